@@ -1,0 +1,122 @@
+"""List/get/create/update/delete endpoints for a company-scoped resource, declared once."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from flask import Blueprint, g, request
+from sqlalchemy import select
+
+from ..models import Organization, Person, User
+from .auth import login_required
+from .common import db_session, get_or_404, json_body, ok, paginated, scoped
+from .errors import ApiError
+from .openapi import document
+
+REFERENCES = {
+    "person_id": (Person, "person"),
+    "organization_id": (Organization, "organization"),
+    "owner_id": (User, "user"),
+}
+
+
+def check_references(data: dict) -> None:
+    """Every ``*_id`` in ``data`` must name a row of the caller's company."""
+    errors = {}
+    for field, (model, what) in REFERENCES.items():
+        value = data.get(field)
+        if value is None:
+            continue
+        exists = db_session().scalar(
+            select(model.id).where(model.company_id == g.company_id, model.id == value)
+        )
+        if exists is None:
+            errors[field] = [f"No {what} with id {value} in your company."]
+    if errors:
+        raise ApiError(400, "The request refers to items that do not exist.", errors)
+
+
+class Resource:
+    """One REST resource. Subclasses set the fields below and may override hooks."""
+
+    model: Any
+    schema: Any
+    name: str  # singular, for messages
+    path: str  # e.g. "/deals"
+
+    def list_query(self):
+        return scoped(self.model).order_by(self.model.id)
+
+    def dump(self, obj) -> dict:
+        return self.schema.dump(obj)
+
+    def dump_many(self, objs) -> list[dict]:
+        return [self.dump(o) for o in objs]
+
+    def create(self, data: dict):
+        obj = self.model(company_id=g.company_id, **data)
+        obj.owner_id = data.get("owner_id") or g.user.id
+        return obj
+
+    def update(self, obj, data: dict) -> None:
+        for key, value in data.items():
+            setattr(obj, key, value)
+
+    def before_delete(self, obj) -> None:
+        """Hook for cleaning up what refers to ``obj``."""
+
+    def register(self, bp: Blueprint, extra_views: Callable | None = None) -> None:
+        resource = self
+        endpoint = self.path.strip("/")
+
+        doc_path = self.path
+        item_path = f"{self.path}/{{id}}"
+        document(doc_path, "get", f"List {self.name}s", response=self.schema, many=True)
+        document(doc_path, "post", f"Create a {self.name}", request=self.schema, response=self.schema)
+        document(item_path, "get", f"Get one {self.name}", response=self.schema)
+        document(item_path, "patch", f"Update a {self.name}", request=self.schema, response=self.schema)
+        document(item_path, "delete", f"Delete a {self.name}")
+
+        class _Many:
+            def dump(self, rows, many=True):
+                return resource.dump_many(rows)
+
+        @bp.get(self.path, endpoint=f"{endpoint}_list")
+        @login_required
+        def list_items():
+            return paginated(resource.list_query(), _Many())
+
+        @bp.post(self.path, endpoint=f"{endpoint}_create")
+        @login_required
+        def create_item():
+            data = resource.schema.load(json_body())
+            check_references(data)
+            obj = resource.create(data)
+            session = db_session()
+            session.add(obj)
+            session.commit()
+            return ok(resource.dump(obj), 201)
+
+        @bp.get(f"{self.path}/<int:item_id>", endpoint=f"{endpoint}_get")
+        @login_required
+        def get_item(item_id: int):
+            return ok(resource.dump(get_or_404(resource.model, item_id, resource.name)))
+
+        @bp.route(f"{self.path}/<int:item_id>", methods=["PATCH", "PUT"], endpoint=f"{endpoint}_update")
+        @login_required
+        def update_item(item_id: int):
+            obj = get_or_404(resource.model, item_id, resource.name)
+            data = resource.schema.load(json_body(), partial=request.method == "PATCH")
+            check_references(data)
+            resource.update(obj, data)
+            db_session().commit()
+            return ok(resource.dump(obj))
+
+        @bp.delete(f"{self.path}/<int:item_id>", endpoint=f"{endpoint}_delete")
+        @login_required
+        def delete_item(item_id: int):
+            obj = get_or_404(resource.model, item_id, resource.name)
+            resource.before_delete(obj)
+            session = db_session()
+            session.delete(obj)
+            session.commit()
+            return ok({"id": item_id})

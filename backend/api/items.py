@@ -1,0 +1,100 @@
+"""Organizations, deals, leads and projects; deals and leads carry their own Smart Bcc address."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, request
+from sqlalchemy import delete
+
+from .. import addresses
+from ..models import Company, Deal, Lead, Organization, Project, ThreadLink
+from .common import db_session, scoped
+from .crud import Resource
+from .errors import ApiError
+from .schemas import DealSchema, LeadSchema, OrganizationSchema, ProjectSchema
+
+bp = Blueprint("items", __name__)
+
+
+def item_bcc_address(company: Company, kind: str, token: str | None) -> str:
+    if not token:
+        return ""
+    mail_domain = current_app.extensions["smartbcc"].settings.mail_domain
+    return addresses.item_address(company.slug, kind, token, mail_domain)
+
+
+class _LinkedItem(Resource):
+    """An item threads can be linked to: deleting it removes those links."""
+
+    item_type: str
+
+    def before_delete(self, obj) -> None:
+        db_session().execute(delete(ThreadLink).where(
+            ThreadLink.company_id == g.company_id, ThreadLink.item_type == self.item_type,
+            ThreadLink.item_id == obj.id))
+
+    def list_query(self):
+        query = scoped(self.model).order_by(self.model.id)
+        person_id = request.args.get("person_id")
+        if person_id is not None:
+            if not person_id.isdigit():
+                raise ApiError(400, "Invalid filter.", {"person_id": ["Must be a whole number."]})
+            query = query.where(self.model.person_id == int(person_id))
+        term = (request.args.get("term") or "").strip()
+        if term:
+            query = query.where(self.model.title.ilike(f"%{term}%"))
+        return query
+
+
+class _AddressedItem(_LinkedItem):
+    def create(self, data: dict):
+        obj = super().create(data)
+        obj.bcc_token = addresses.new_item_token()
+        return obj
+
+    def dump(self, obj) -> dict:
+        data = self.schema.dump(obj)
+        data["bcc_address"] = item_bcc_address(g.user.company, self.item_type, obj.bcc_token)
+        return data
+
+
+class Organizations(Resource):
+    model = Organization
+    schema = OrganizationSchema()
+    name = "organization"
+    path = "/organizations"
+
+
+class Deals(_AddressedItem):
+    model = Deal
+    schema = DealSchema()
+    name = "deal"
+    path = "/deals"
+    item_type = "deal"
+
+    def list_query(self):
+        query = super().list_query()
+        status = request.args.get("status")
+        if status:
+            if status not in ("open", "won", "lost"):
+                raise ApiError(400, "Invalid filter.", {"status": ["Use open, won or lost."]})
+            query = query.where(Deal.status == status)
+        return query
+
+
+class Leads(_AddressedItem):
+    model = Lead
+    schema = LeadSchema()
+    name = "lead"
+    path = "/leads"
+    item_type = "lead"
+
+
+class Projects(_LinkedItem):
+    model = Project
+    schema = ProjectSchema()
+    name = "project"
+    path = "/projects"
+    item_type = "project"
+
+
+for resource in (Organizations(), Deals(), Leads(), Projects()):
+    resource.register(bp)

@@ -1,0 +1,48 @@
+"""The Flask application factory: services, blueprints and error handlers."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g
+
+from .config import Settings
+from .services import Services
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    if services is None:
+        services = Services.create(settings or Settings.from_env())
+    settings = services.settings
+    app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_message_bytes + 1024 * 1024,
+        JSON_SORT_KEYS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+    )
+    app.extensions["smartbcc"] = services
+
+    from .api import api_bp
+    from .api.errors import register_error_handlers
+
+    app.register_blueprint(api_bp)
+    register_error_handlers(app)
+
+    @app.teardown_appcontext
+    def _close_session(_exc):
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    logging.getLogger("backend").setLevel(logging.INFO)
+    return app
+
+
+def services_of(app: Flask) -> Services:
+    return app.extensions["smartbcc"]

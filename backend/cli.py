@@ -1,0 +1,168 @@
+"""The `smartbcc` command: serve, smtpd, db, company, user, demo, inbound, manifest."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import click
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from . import addresses
+from .accounts import AccountError, create_company, create_user, rotate_inbound_secret
+from .config import ConfigError, Settings
+
+
+class CliError(click.ClickException):
+    """Printed as one line on stderr, exit status 1."""
+
+    def show(self, file=None):
+        click.echo(f"error: {self.message}", err=True)
+
+
+def _services(**overrides):
+    from .services import Services
+
+    try:
+        return Services.create(Settings.from_env(**overrides))
+    except ConfigError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _emit(data: dict) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def _guard(fn):
+    """Turns expected failures into one clear line instead of a traceback."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except AccountError as exc:
+            raise CliError(str(exc)) from exc
+        except ConfigError as exc:
+            raise CliError(str(exc)) from exc
+        except OperationalError as exc:
+            raise CliError(f"cannot reach the database ({exc.orig.__class__.__name__}); "
+                           "check SMARTBCC_DATABASE_URL and run `smartbcc db upgrade`") from exc
+        except IntegrityError as exc:
+            raise CliError(f"that conflicts with existing data ({exc.orig})") from exc
+    return wrapper
+
+
+@click.group()
+def main() -> None:
+    """Smart Bcc: log a sales team's email into its CRM."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@_guard
+def db_upgrade() -> None:
+    """Migrate the database to the newest schema."""
+    from .migrate import upgrade
+
+    settings = Settings.from_env()
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    click.echo("database is at the newest schema", err=True)
+
+
+@main.group()
+def company() -> None:
+    """Companies."""
+
+
+@company.command("create")
+@click.option("--name", required=True)
+@click.option("--domain", required=True, help="the company's mail domain, e.g. acme.example")
+@_guard
+def company_create(name: str, domain: str) -> None:
+    """Create a company; prints its id, Smart Bcc address and inbound secret."""
+    services = _services()
+    with services.db.session() as session:
+        created = create_company(session, name, domain)
+        c = created.company
+        out = {"id": c.id, "name": c.name, "domain": c.domain,
+               "bcc_address": addresses.company_address(c.slug, services.settings.mail_domain),
+               "inbound_secret": created.inbound_secret}
+    _emit(out)
+
+
+@company.command("inbound-secret")
+@click.option("--company-id", type=int, required=True)
+@_guard
+def company_inbound_secret(company_id: int) -> None:
+    """Issue a new secret for POST /api/v1/inbound/mime (the old one stops working)."""
+    from .models import Company
+
+    services = _services()
+    with services.db.session() as session:
+        c = session.get(Company, company_id)
+        if c is None:
+            raise CliError(f"no company with id {company_id}")
+        secret = rotate_inbound_secret(c)
+    _emit({"id": company_id, "inbound_secret": secret})
+
+
+@main.group()
+def user() -> None:
+    """Users."""
+
+
+@user.command("create")
+@click.option("--company-id", type=int, required=True)
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--admin", is_flag=True, help="make the user a company admin")
+@click.option("--password", default=None, help="password for the web pages (at least 8 characters)")
+@_guard
+def user_create(company_id: int, email: str, name: str, admin: bool, password: str | None) -> None:
+    """Create a user; prints the id and the API token (shown only once)."""
+    services = _services()
+    with services.db.session() as session:
+        created = create_user(session, company_id, email, name, admin=admin, password=password)
+        out = {"id": created.user.id, "company_id": company_id, "email": created.user.email,
+               "role": created.user.role, "api_token": created.api_token}
+    _emit(out)
+
+
+@main.command("demo")
+@_guard
+def demo() -> None:
+    """Create the demo company (once) and print how to use it."""
+    from .demo import seed_demo
+
+    services = _services()
+    info = seed_demo(services)
+    click.echo(info.banner(services.settings))
+
+
+@main.command("serve")
+@_guard
+def serve() -> None:
+    """Run the web app and the SMTP receiver in one process (embedded default)."""
+    from .server import serve_all
+
+    serve_all(_services())
+
+
+@main.command("smtpd")
+@_guard
+def smtpd() -> None:
+    """Run only the SMTP receiver for Smart Bcc addresses."""
+    from .intake.smtp import run_forever
+
+    run_forever(_services())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

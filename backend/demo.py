@@ -1,0 +1,90 @@
+"""The demo company that `make run` seeds, so a newcomer has something to try."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from . import addresses
+from .accounts import create_company, create_user, rotate_api_token
+from .models import Company, Deal, Lead, Person, PersonEmail, Project, User
+from .security import hash_password
+
+DEMO_DOMAIN = "demo.example"
+DEMO_ADMIN = "admin@demo.example"
+
+
+@dataclass
+class DemoInfo:
+    company_id: int
+    slug: str
+    email: str
+    password: str
+    api_token: str
+    inbound_secret: str | None
+    created: bool
+
+    def banner(self, settings) -> str:
+        bcc = addresses.company_address(self.slug, settings.mail_domain)
+        lines = [
+            "",
+            "Smart Bcc demo company " + ("created" if self.created else "already there (credentials renewed)"),
+            f"  web:                {settings.base_url}/",
+            f"  sign in:            {self.email} / {self.password}",
+            f"  API token:          {self.api_token}",
+            f"  Smart Bcc address:  {bcc}",
+            f"  SMTP:               {settings.smtp_host}:{settings.smtp_port}",
+            f"  try:                curl -H 'Authorization: Bearer {self.api_token}' {settings.base_url}/api/v1/users/me",
+        ]
+        if self.inbound_secret:
+            lines.append(f"  inbound secret:     {self.inbound_secret}")
+        return "\n".join(lines) + "\n"
+
+
+def _person(session, company_id, owner_id, name, email) -> Person:
+    person = Person(company_id=company_id, name=name, owner_id=owner_id)
+    person.emails.append(PersonEmail(company_id=company_id, email=email, primary=True))
+    session.add(person)
+    session.flush()
+    return person
+
+
+def seed_demo(services) -> DemoInfo:
+    """Idempotent: a second run renews the admin's credentials and adds nothing."""
+    password = os.environ.get("SMARTBCC_DEMO_PASSWORD") or secrets.token_urlsafe(9)
+    with services.db.session() as session:
+        company = session.scalar(select(Company).where(Company.domain == DEMO_DOMAIN))
+        created = company is None
+        inbound_secret = None
+        if created:
+            made = create_company(session, "Demo Inc.", DEMO_DOMAIN)
+            company, inbound_secret = made.company, made.inbound_secret
+        admin = session.scalar(select(User).where(User.email == DEMO_ADMIN))
+        if admin is None:
+            admin = create_user(session, company.id, DEMO_ADMIN, "Demo Admin", admin=True).user
+            rep = create_user(session, company.id, "rep@demo.example", "Riley Rep").user
+            rep.password_hash = hash_password(password)
+            _seed_crm(session, company.id, admin.id)
+        admin.password_hash = hash_password(password)
+        token = rotate_api_token(admin)
+        return DemoInfo(company.id, company.slug, admin.email, password, token, inbound_secret, created)
+
+
+def _seed_crm(session, company_id: int, owner_id: int) -> None:
+    def item(model, **fields):
+        obj = model(company_id=company_id, owner_id=owner_id, **fields)
+        if hasattr(model, "bcc_token"):
+            obj.bcc_token = addresses.new_item_token()
+        session.add(obj)
+        return obj
+
+    bob = _person(session, company_id, owner_id, "Bob Buyer", "bob@customer.example")
+    carla = _person(session, company_id, owner_id, "Carla Client", "carla@client.example")
+    item(Deal, title="Bob's first order", person_id=bob.id, status="open")
+    item(Deal, title="Carla: annual licence", person_id=carla.id, status="open")
+    item(Deal, title="Carla: consulting", person_id=carla.id, status="open")
+    item(Deal, title="Carla: last year's order", person_id=carla.id, status="won")
+    item(Lead, title="Inbound lead from the website", person_id=bob.id)
+    item(Project, title="Onboarding Bob", person_id=bob.id)

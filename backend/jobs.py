@@ -1,0 +1,107 @@
+"""Background jobs: run in-process on the embedded default, or through Celery in production."""
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .services import Services
+
+log = logging.getLogger(__name__)
+
+# name -> function(services, *args). Filled by the modules that define jobs.
+TASKS: dict[str, Callable] = {}
+
+
+def task(name: str):
+    def register(fn):
+        TASKS[name] = fn
+        return fn
+    return register
+
+
+def _load_tasks() -> None:
+    # Importing the modules registers their jobs.
+    from .pipeline import runner  # noqa: F401
+
+
+class JobRunner:
+    """Sends a job to where this deployment runs jobs."""
+
+    def __init__(self, services: "Services"):
+        self.services = services
+        self.mode = services.settings.jobs
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: set[Future] = set()
+        self._lock = threading.Lock()
+
+    def enqueue(self, name: str, *args) -> None:
+        _load_tasks()
+        if name not in TASKS:
+            raise KeyError(f"unknown job {name!r}")
+        if self.mode == "eager":
+            self._run(name, *args)
+        elif self.mode == "celery":
+            celery_app().send_task(f"smartbcc.{name}", args=list(args))
+        else:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="smartbcc-job")
+                future = self._pool.submit(self._run, name, *args)
+                self._pending.add(future)
+            future.add_done_callback(self._pending.discard)
+
+    def _run(self, name: str, *args) -> None:
+        try:
+            TASKS[name](self.services, *args)
+        except Exception:  # a job records its own failure; this is the last net
+            log.exception("job %s%r failed", name, args)
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Block until queued in-process jobs are done (tests, shutdown)."""
+        for future in list(self._pending):
+            future.result(timeout=timeout)
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+_celery = None
+
+
+def celery_app():
+    """The Celery application of the `worker` and `beat` processes."""
+    global _celery
+    if _celery is None:
+        from celery import Celery
+
+        from .config import Settings
+
+        settings = Settings.from_env()
+        _celery = Celery("smartbcc", broker=settings.broker_url)
+        _celery.conf.update(task_acks_late=True, task_reject_on_worker_lost=True,
+                            worker_prefetch_multiplier=1, task_default_queue="smartbcc")
+        _load_tasks()
+        for name in TASKS:
+            _celery.task(name=f"smartbcc.{name}", bind=False)(_celery_entry(name))
+    return _celery
+
+
+_worker_services = None
+
+
+def _celery_entry(name: str):
+    def run(*args):
+        global _worker_services
+        if _worker_services is None:
+            from .config import Settings
+            from .services import Services
+
+            _worker_services = Services.create(Settings.from_env(jobs="eager"))
+        TASKS[name](_worker_services, *args)
+    run.__name__ = name
+    return run

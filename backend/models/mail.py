@@ -1,0 +1,171 @@
+"""The mail side: inbound records, threads and their links, messages, participants, attachments."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, BigId, CompanyScoped, utcnow
+
+SOURCES = ("smtp", "http", "graph", "gmail")
+INBOUND_STATUSES = ("received", "processed", "duplicate", "failed")
+LINK_TYPES = ("deal", "lead", "project", "person")
+LINK_ORIGINS = ("address", "auto", "manual")
+PARTICIPANT_ROLES = ("from", "to", "cc", "bcc")
+
+
+class InboundRecord(CompanyScoped, Base):
+    """One accepted arrival of raw bytes, from any source, and what was decided about it."""
+
+    __tablename__ = "inbound_records"
+    __table_args__ = (Index("ix_inbound_records_status", "status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(8))
+    envelope_from: Mapped[str | None] = mapped_column(String(320))
+    # The Smart Bcc addresses this arrival was sent to (as written by the sender).
+    recipients: Mapped[list] = mapped_column(default=list)
+    header_from: Mapped[str | None] = mapped_column(String(320))
+    raw_sha256: Mapped[str] = mapped_column(String(64))
+    raw_size: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12), default="received")
+    error: Mapped[str | None] = mapped_column(Text)
+    # Each pipeline stage appends {"stage", "outcome", "reason", ...}.
+    decisions: Mapped[list] = mapped_column(default=list)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+    message_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("mail_messages.id", ondelete="SET NULL"), index=True
+    )
+
+
+class MailThread(CompanyScoped, Base):
+    __tablename__ = "mail_threads"
+    __table_args__ = (
+        Index("ix_mail_threads_company_last", "company_id", "last_message_at"),
+        Index("ix_mail_threads_subject", "company_id", "normalized_subject"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    subject: Mapped[str] = mapped_column(String(998), default="")
+    normalized_subject: Mapped[str] = mapped_column(String(998), default="")
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Several open deals matched: the rep has to pick one.
+    needs_deal_choice: Mapped[bool] = mapped_column(Boolean, default=False)
+    snippet: Mapped[str] = mapped_column(String(300), default="")
+    first_message_at: Mapped[datetime | None]
+    last_message_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    links: Mapped[list["ThreadLink"]] = relationship(
+        back_populates="thread", cascade="all, delete-orphan", order_by="ThreadLink.id"
+    )
+    messages: Mapped[list["MailMessage"]] = relationship(
+        back_populates="thread", order_by="MailMessage.sent_at"
+    )
+
+
+class ThreadLink(CompanyScoped, Base):
+    """A thread linked to a deal, lead, project or person; links live on threads."""
+
+    __tablename__ = "thread_links"
+    __table_args__ = (
+        UniqueConstraint("thread_id", "item_type", "item_id"),
+        Index("ix_thread_links_item", "company_id", "item_type", "item_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    thread_id: Mapped[int] = mapped_column(BigId, ForeignKey("mail_threads.id", ondelete="CASCADE"))
+    item_type: Mapped[str] = mapped_column(String(8))
+    item_id: Mapped[int] = mapped_column(BigId)
+    origin: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    thread: Mapped[MailThread] = relationship(back_populates="links")
+
+
+class MailMessage(CompanyScoped, Base):
+    __tablename__ = "mail_messages"
+    __table_args__ = (
+        # Dedupe: one stored copy per company per Message-ID (or content hash).
+        UniqueConstraint("company_id", "dedupe_key"),
+        Index("ix_mail_messages_thread_sent", "thread_id", "sent_at"),
+        Index("ix_mail_messages_header_id", "company_id", "message_id_header"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    thread_id: Mapped[int] = mapped_column(BigId, ForeignKey("mail_threads.id", ondelete="CASCADE"))
+    owner_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    dedupe_key: Mapped[str] = mapped_column(String(255))
+    message_id_header: Mapped[str | None] = mapped_column(String(255))
+    in_reply_to: Mapped[str | None] = mapped_column(String(255))
+    references: Mapped[list] = mapped_column(default=list)
+    subject: Mapped[str] = mapped_column(String(998), default="")
+    sent_at: Mapped[datetime | None]
+    sender_email: Mapped[str] = mapped_column(String(320), default="")
+    sender_name: Mapped[str] = mapped_column(String(200), default="")
+    snippet: Mapped[str] = mapped_column(String(300), default="")
+    body_text: Mapped[str | None] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    # Set when a rep forwarded a customer's mail: the rep is recorded here,
+    # while sender_* names the customer.
+    forwarded_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    forwarded_by_email: Mapped[str | None] = mapped_column(String(320))
+    auto_kind: Mapped[str | None] = mapped_column(String(16))
+    raw_sha256: Mapped[str] = mapped_column(String(64))
+    defects: Mapped[list] = mapped_column(default=list)
+    # Soft delete: a deleted message stays as a tombstone so a duplicate
+    # arrival of the same Message-ID does not bring it back.
+    deleted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    thread: Mapped[MailThread] = relationship(back_populates="messages")
+    participants: Mapped[list["Participant"]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", order_by="Participant.id"
+    )
+    attachments: Mapped[list["Attachment"]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", order_by="Attachment.id"
+    )
+
+
+class Participant(CompanyScoped, Base):
+    __tablename__ = "participants"
+    __table_args__ = (Index("ix_participants_email", "company_id", "email"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("mail_messages.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(4))
+    email: Mapped[str] = mapped_column(String(320))  # lower-cased
+    name: Mapped[str] = mapped_column(String(200), default="")
+    person_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("persons.id", ondelete="SET NULL"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+
+    message: Mapped[MailMessage] = relationship(back_populates="participants")
+
+
+class Attachment(CompanyScoped, Base):
+    """Attachment metadata; the bytes live in the blob store under ``sha256``."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("mail_messages.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str | None] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_id: Mapped[str | None] = mapped_column(String(255))
+    inline: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    message: Mapped[MailMessage] = relationship(back_populates="attachments")

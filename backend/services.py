@@ -1,0 +1,34 @@
+"""The per-process services (settings, database, blob store, job runner) in one object."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .config import Settings
+from .db import Database
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .blobs import BlobStore
+    from .jobs import JobRunner
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    blobs: "BlobStore"
+    jobs: "JobRunner"
+
+    @classmethod
+    def create(cls, settings: Settings) -> "Services":
+        from .blobs import BlobStore
+        from .jobs import JobRunner
+
+        db = Database(settings.database_url)
+        services = cls(settings=settings, db=db, blobs=BlobStore(settings.blob_dir), jobs=None)  # type: ignore[arg-type]
+        services.jobs = JobRunner(services)
+        return services
+
+    def close(self) -> None:
+        self.jobs.shutdown()
+        self.db.dispose()
