@@ -1,4 +1,9 @@
-"""The Smart Bcc address format, kept in this one module: a company's universal address is ``<slug>@<mail_domain>`` and each deal or lead has ``<slug><sep>[<label>-]<kind><token>@<mail_domain>``, where ``<sep>`` is ``+`` or ``.``, ``<kind>`` is ``d`` (deal) or ``l`` (lead), ``<token>`` is 16 lower-case base32 characters (80 random bits), and the optional ``<label>`` and the slug are ignored when decoding, e.g. ``acme@bcc.example``, ``acme+dk5v2xq7m3a4b6c2d@bcc.example``, ``acme.big-renewal-lmfrggzdfmztwq2lk@bcc.example``."""
+"""The Smart Bcc address format, kept in this one module: a company's universal address is
+``<slug>@<mail_domain>`` and each deal or lead has ``<slug><sep>[<label>-]<kind><token>@<mail_domain>``,
+where ``<sep>`` is ``+`` or ``.``, ``<kind>`` is ``d`` (deal) or ``l`` (lead), ``<token>`` is 16
+lower-case base32 characters (80 random bits), and the optional ``<label>`` and the slug are ignored
+when decoding, e.g. ``acme@bcc.example``, ``acme+dk5v2xq7m3a4b6c2d@bcc.example``,
+``acme.big-renewal-lmfrggzdfmztwq2lk@bcc.example``."""
 from __future__ import annotations
 
 import base64
@@ -344,7 +349,9 @@ def decode(address: str, mail_domain: str) -> Decoded | None:
     # forms would invite homoglyph look-alikes of the mail domain.
     if not address.isascii():
         return None
-    # No spaces, controls or DEL anywhere inside a bare address.
+    # No spaces, controls or DEL anywhere inside a bare address. The grammar
+    # below excludes them too; rejecting them up front keeps header-injection
+    # shapes out even if the label grammar is ever loosened.
     if any(ch <= " " or ch == "\x7f" for ch in address):
         return None
     address = address.lower()

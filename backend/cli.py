@@ -6,7 +6,7 @@ import logging
 import sys
 
 import click
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from . import addresses
 from .accounts import AccountError, create_company, create_user, rotate_inbound_secret
@@ -48,8 +48,13 @@ def _guard(fn):
         except OperationalError as exc:
             raise CliError(f"cannot reach the database ({exc.orig.__class__.__name__}); "
                            "check SMARTBCC_DATABASE_URL and run `smartbcc db upgrade`") from exc
+        except ProgrammingError as exc:
+            # PostgreSQL's "relation does not exist" on a database never migrated.
+            raise CliError(f"the database schema is missing or outdated ({exc.orig.__class__.__name__}); "
+                           "run `smartbcc db upgrade`") from exc
         except IntegrityError as exc:
-            raise CliError(f"that conflicts with existing data ({exc.orig})") from exc
+            # The driver's message may span lines (DETAIL: ...); the error is one line.
+            raise CliError("that conflicts with existing data (" + " ".join(str(exc.orig).split()) + ")") from exc
     return wrapper
 
 
@@ -68,10 +73,18 @@ def db() -> None:
 @_guard
 def db_upgrade() -> None:
     """Migrate the database to the newest schema."""
-    from .migrate import upgrade
+    from .db import make_engine
 
     settings = Settings.from_env()
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    # Connect first, so an unreachable database fails before Alembic logs anything.
+    engine = make_engine(settings.database_url)
+    try:
+        engine.connect().close()
+    finally:
+        engine.dispose()
+    from .migrate import upgrade  # importing Alembic already logs
+
     upgrade(settings.database_url)
     click.echo("database is at the newest schema", err=True)
 

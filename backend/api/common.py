@@ -11,6 +11,16 @@ from .errors import ApiError, not_found
 
 T = TypeVar("T")
 MAX_LIMIT = 500
+# Ids are 64-bit; a larger number can name nothing and would overflow the database driver.
+MAX_ID = 2**63 - 1
+MAX_START = 2**62
+
+
+def _whole_number(raw: str) -> int | None:
+    """``raw`` as an int if it is plain ASCII digits (int() would also take " 5", "+5", "1_0")."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= 30:
+        return int(raw)
+    return None
 
 
 def services():
@@ -39,6 +49,8 @@ def scoped(model) -> Select:
 
 def get_or_404(model: type[T], item_id: int, what: str | None = None) -> T:
     # Another company's id looks exactly like a missing one.
+    if not 1 <= item_id <= MAX_ID:
+        raise not_found(what or model.__name__.lower())
     obj = db_session().scalar(scoped(model).where(model.id == item_id))
     if obj is None:
         raise not_found(what or model.__name__.lower())
@@ -51,13 +63,14 @@ def paging() -> tuple[int, int]:
     values = {}
     for name, default in (("start", 0), ("limit", 100)):
         raw = request.args.get(name, str(default))
-        try:
-            values[name] = int(raw)
-            if values[name] < 0:
-                raise ValueError
-        except ValueError:
-            errors[name] = [f"Must be a whole number of 0 or more, got {raw!r}."]
-    if not errors and not 1 <= values["limit"] <= MAX_LIMIT:
+        value = _whole_number(raw)
+        if value is None:
+            errors[name] = [f"Must be a whole number of 0 or more, got {raw[:40]!r}."]
+        else:
+            values[name] = value
+    if "start" in values and values["start"] > MAX_START:
+        errors["start"] = [f"Must be at most {MAX_START}."]
+    if "limit" in values and not 1 <= values["limit"] <= MAX_LIMIT:
         errors["limit"] = [f"Must be between 1 and {MAX_LIMIT}."]
     if errors:
         raise ApiError(400, "Invalid paging parameters.", errors)
@@ -79,8 +92,45 @@ def paginated(query: Select, schema, *, count: bool = False):
     return ok(schema.dump(rows, many=True), additional={"pagination": pagination})
 
 
+def id_arg(name: str) -> int | None:
+    """An optional id in the query string; anything but a valid id is a 400."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    value = _whole_number(raw)
+    if value is None or not 1 <= value <= MAX_ID:
+        raise ApiError(400, "Invalid filter.", {name: ["Must be a whole number."]})
+    return value
+
+
+def text_arg(name: str) -> str | None:
+    """An optional text query parameter, stripped; NUL characters are a 400 (PostgreSQL refuses them)."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if "\x00" in raw:
+        raise ApiError(400, "Invalid filter.", {name: ["Must not contain NUL characters."]})
+    return raw.strip()
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def json_body() -> dict:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ApiError(400, "Send a JSON object as the request body, with Content-Type: application/json.")
+        raise ApiError(400, "Send a JSON object as the request body, with Content-Type: application/json.",
+                       {"_schema": ["The body is not a JSON object."]})
+    # PostgreSQL cannot store NUL in text; refuse it here rather than fail in the database.
+    bad = {str(key)[:64]: ["Must not contain NUL characters."] for key, value in data.items()
+           if _has_nul(key) or _has_nul(value)}
+    if bad:
+        raise ApiError(400, "The request has invalid fields; see errors.", bad)
     return data

@@ -74,6 +74,7 @@ class Resource:
         document(doc_path, "post", f"Create a {self.name}", request=self.schema, response=self.schema)
         document(item_path, "get", f"Get one {self.name}", response=self.schema)
         document(item_path, "patch", f"Update a {self.name}", request=self.schema, response=self.schema)
+        document(item_path, "put", f"Replace a {self.name}", request=self.schema, response=self.schema)
         document(item_path, "delete", f"Delete a {self.name}")
 
         class _Many:

@@ -59,7 +59,10 @@ def register_error_handlers(app: Flask) -> None:
             405: f"Method {request.method} is not allowed on this URL.",
             413: "The request is too large.",
         }
-        return error_response(exc.code or 500, messages.get(exc.code, exc.description or exc.name))
+        # A 405 must say which methods the URL does allow.
+        allow = getattr(exc, "valid_methods", None)
+        return error_response(exc.code or 500, messages.get(exc.code, exc.description or exc.name),
+                              headers={"Allow": ", ".join(allow)} if allow else None)
 
     @app.errorhandler(OperationalError)
     def _db_down(exc: OperationalError):

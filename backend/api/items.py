@@ -6,7 +6,7 @@ from sqlalchemy import delete
 
 from .. import addresses
 from ..models import Company, Deal, Lead, Organization, Project, ThreadLink
-from .common import db_session, scoped
+from .common import db_session, id_arg, scoped, text_arg
 from .crud import Resource
 from .errors import ApiError
 from .schemas import DealSchema, LeadSchema, OrganizationSchema, ProjectSchema
@@ -33,14 +33,12 @@ class _LinkedItem(Resource):
 
     def list_query(self):
         query = scoped(self.model).order_by(self.model.id)
-        person_id = request.args.get("person_id")
+        person_id = id_arg("person_id")
         if person_id is not None:
-            if not person_id.isdigit():
-                raise ApiError(400, "Invalid filter.", {"person_id": ["Must be a whole number."]})
-            query = query.where(self.model.person_id == int(person_id))
-        term = (request.args.get("term") or "").strip()
+            query = query.where(self.model.person_id == person_id)
+        term = text_arg("term") or ""
         if term:
-            query = query.where(self.model.title.ilike(f"%{term}%"))
+            query = query.where(self.model.title.icontains(term, autoescape=True))
         return query
 
 

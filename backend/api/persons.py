@@ -5,7 +5,7 @@ from flask import Blueprint, g, request
 from sqlalchemy import delete, select
 
 from ..models import Person, PersonEmail, ThreadLink
-from .common import db_session, scoped
+from .common import db_session, scoped, text_arg
 from .crud import Resource
 from .errors import ApiError
 from .schemas import PersonSchema
@@ -43,21 +43,22 @@ class Persons(Resource):
 
     def list_query(self):
         query = scoped(Person).order_by(Person.id)
-        email = request.args.get("email")
+        email = text_arg("email")
         if email is not None:
             query = query.where(Person.id.in_(
                 select(PersonEmail.person_id).where(
                     PersonEmail.company_id == g.company_id,
                     PersonEmail.email == email.strip().lower())
             ))
-        term = (request.args.get("term") or "").strip()
+        term = text_arg("term") or ""
         if term:
             if len(term) < 2:
                 raise ApiError(400, "Search terms need at least 2 characters.", {"term": ["Too short."]})
-            like = f"%{term.lower()}%"
-            query = query.where(Person.name.ilike(like) | Person.id.in_(
+            # autoescape: "%" and "_" in a term are literal characters, not wildcards.
+            query = query.where(Person.name.icontains(term, autoescape=True) | Person.id.in_(
                 select(PersonEmail.person_id).where(
-                    PersonEmail.company_id == g.company_id, PersonEmail.email.like(like))
+                    PersonEmail.company_id == g.company_id,
+                    PersonEmail.email.contains(term.lower(), autoescape=True))
             ))
         return query
 

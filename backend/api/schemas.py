@@ -1,12 +1,25 @@
 """marshmallow schemas of the CRM resources; one per resource, ``partial=True`` for updates."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..models.crm import DEAL_STATUSES
 
 Title = lambda: fields.Str(required=True, validate=validate.Length(min=1, max=300))  # noqa: E731
-OptionalId = lambda: fields.Int(allow_none=True, validate=validate.Range(min=1))  # noqa: E731
+# Ids are 64-bit; a larger number would overflow the database driver instead of failing validation.
+OptionalId = lambda: fields.Int(allow_none=True, validate=validate.Range(min=1, max=2**63 - 1))  # noqa: E731
+# The largest amount deals.value (NUMERIC(14, 2)) can hold.
+MAX_MONEY = Decimal("999999999999.99")
+
+
+class Money(fields.Decimal):
+    """Loaded as an exact Decimal, dumped as a JSON number (as documented), not as a string."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        number = super()._serialize(value, attr, obj, **kwargs)
+        return None if number is None else float(number)
 
 
 class PersonEmailSchema(Schema):
@@ -48,8 +61,8 @@ class DealSchema(Schema):
     organization_id = OptionalId()
     owner_id = OptionalId()
     status = fields.Str(load_default="open", validate=validate.OneOf(DEAL_STATUSES))
-    value = fields.Decimal(allow_none=True, as_string=False, places=2,
-                           validate=validate.Range(min=0))
+    value = Money(allow_none=True, as_string=False, places=2,
+                  validate=validate.Range(min=0, max=MAX_MONEY))
     currency = fields.Str(allow_none=True, validate=validate.Regexp(r"^[A-Z]{3}$", error="Use a 3-letter ISO code such as EUR."))
     bcc_address = fields.Str(dump_only=True)
     created_at = fields.DateTime(dump_only=True)

@@ -57,6 +57,9 @@ class MailThread(CompanyScoped, Base):
     # Several open deals matched: the rep has to pick one.
     needs_deal_choice: Mapped[bool] = mapped_column(Boolean, default=False)
     snippet: Mapped[str] = mapped_column(String(300), default="")
+    # Started by a bounce or auto-reply: kept, but not a sales conversation.
+    auto: Mapped[bool] = mapped_column(Boolean, default=False)
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
     first_message_at: Mapped[datetime | None]
     last_message_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -84,6 +87,10 @@ class ThreadLink(CompanyScoped, Base):
     item_id: Mapped[int] = mapped_column(BigId)
     origin: Mapped[str] = mapped_column(String(8))
     reason: Mapped[str] = mapped_column(Text, default="")
+    # A link the user removed stays as a tombstone so automatic rules do not
+    # add it back with the next message.
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     thread: Mapped[MailThread] = relationship(back_populates="links")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 21:47:14.791503
+Create Date: 2026-11-26 21:52:34.517241
 """
 from alembic import op
 import sqlalchemy as sa
@@ -69,6 +69,8 @@ def upgrade() -> None:
     sa.Column('shared', sa.Boolean(), nullable=False),
     sa.Column('needs_deal_choice', sa.Boolean(), nullable=False),
     sa.Column('snippet', sa.String(length=300), nullable=False),
+    sa.Column('auto', sa.Boolean(), nullable=False),
+    sa.Column('message_count', sa.Integer(), nullable=False),
     sa.Column('first_message_at', backend.models.base.UTCDateTime(), nullable=True),
     sa.Column('last_message_at', backend.models.base.UTCDateTime(), nullable=True),
     sa.Column('created_at', backend.models.base.UTCDateTime(), nullable=False),
@@ -174,9 +176,12 @@ def upgrade() -> None:
     sa.Column('item_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('origin', sa.String(length=8), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('removed', sa.Boolean(), nullable=False),
+    sa.Column('created_by_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('created_at', backend.models.base.UTCDateTime(), nullable=False),
     sa.Column('company_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_thread_links_company_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_thread_links_created_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['thread_id'], ['mail_threads.id'], name=op.f('fk_thread_links_thread_id_mail_threads'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_thread_links')),
     sa.UniqueConstraint('thread_id', 'item_type', 'item_id', name=op.f('uq_thread_links_thread_id_item_type_item_id'))

@@ -1,0 +1,180 @@
+"""The acceptance checks every source shares: recipient, size and sender, with the words the sender sees."""
+from __future__ import annotations
+
+import email.utils
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.header import decode_header, make_header
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import addresses
+from ..config import Settings
+from ..models import Company, CompanyAddressAlias, Deal, Lead, SenderAddress, User
+
+SETTINGS_PATH = "Settings > Smart Bcc > accepted addresses"
+
+
+class Rejection(Exception):
+    """The sender's error: told to the sender (SMTP reply or HTTP error), nothing stored."""
+
+    smtp_code = 550
+    smtp_status = "5.0.0"
+    http_status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def smtp_reply(self) -> str:
+        return f"{self.smtp_code} {self.smtp_status} {self.message}"
+
+
+class UnknownAddress(Rejection):
+    smtp_status = "5.1.1"
+    http_status = 404
+
+
+class TooLarge(Rejection):
+    smtp_code = 552
+    smtp_status = "5.3.4"
+    http_status = 413
+
+
+class SenderNotAccepted(Rejection):
+    smtp_status = "5.7.1"
+    http_status = 403
+
+
+def unknown_address(address: str) -> UnknownAddress:
+    shown = _printable(address)
+    return UnknownAddress(
+        f"<{shown}> is not a Smart Bcc address. Copy the address from "
+        "Settings > Smart Bcc, or from the deal or lead, and send again.")
+
+
+def too_large(limit: int) -> TooLarge:
+    mb = limit // (1024 * 1024)
+    return TooLarge(
+        f"The message is larger than the Smart Bcc limit of {mb} MB, attachments included. "
+        "Send it again without the large attachments.")
+
+
+def sender_not_accepted(sender: str) -> SenderNotAccepted:
+    return SenderNotAccepted(
+        f"Smart Bcc does not accept mail from <{_printable(sender)}>. Send from your account "
+        f"address, or add this address under {SETTINGS_PATH} and confirm it.")
+
+
+def _printable(text: str) -> str:
+    # Replies must stay one safe line: no CR/LF injection, bounded length.
+    cleaned = re.sub(r"[\x00-\x1f\x7f<>]", "", text or "")
+    return cleaned[:200]
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one Smart Bcc recipient leads: a company, and maybe one deal or lead."""
+
+    address: str
+    company_id: int
+    kind: str  # "company", "deal" or "lead"
+    item_id: int | None = None
+    via_alias: bool = False
+
+    def as_dict(self) -> dict:
+        return {"address": self.address, "kind": self.kind, "item_id": self.item_id,
+                "via_alias": self.via_alias}
+
+
+def route_address(session: Session, address: str, settings: Settings,
+                  now: datetime | None = None) -> Route | None:
+    decoded = addresses.decode(address, settings.mail_domain)
+    if decoded is None:
+        return None
+    clean = address.strip().strip("<>").strip()
+    if decoded.kind == "company":
+        company_id = session.scalar(select(Company.id).where(Company.slug == decoded.slug))
+        if company_id is not None:
+            return Route(clean, company_id, "company")
+        now = now or datetime.now(timezone.utc)
+        alias = session.scalar(select(CompanyAddressAlias).where(
+            CompanyAddressAlias.slug == decoded.slug, CompanyAddressAlias.expires_at > now))
+        if alias is not None:
+            return Route(clean, alias.company_id, "company", via_alias=True)
+        return None
+    model = Deal if decoded.kind == "deal" else Lead
+    row = session.execute(
+        select(model.id, model.company_id).where(model.bcc_token == decoded.token)).first()
+    if row is None:
+        return None
+    return Route(clean, row.company_id, decoded.kind, row.id)
+
+
+def accepted_user(session: Session, company_id: int, sender: str) -> User | None:
+    """The user whose account or verified alternative address ``sender`` is."""
+    key = (sender or "").strip().lower()
+    if not key:
+        return None
+    user = session.scalar(select(User).where(
+        User.company_id == company_id, User.email == key, User.active.is_(True)))
+    if user is not None:
+        return user
+    return session.scalar(
+        select(User).join(SenderAddress, SenderAddress.user_id == User.id).where(
+            SenderAddress.company_id == company_id, SenderAddress.email == key,
+            SenderAddress.verified_at.is_not(None), User.active.is_(True)))
+
+
+@dataclass
+class HeaderSummary:
+    """The few header facts acceptance needs, read without parsing the body."""
+
+    from_address: str | None
+    from_count: int
+    message_id: str | None
+    problems: list[str] = field(default_factory=list)
+
+
+_ADDR_RE = re.compile(r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+
+
+def read_headers(raw: bytes) -> HeaderSummary:
+    # Only the header block: a 20 MB body need not be parsed to answer.
+    end = raw.find(b"\r\n\r\n")
+    end_lf = raw.find(b"\n\n")
+    cut = min(x for x in (end, end_lf, len(raw)) if x >= 0)
+    head = raw[: min(cut, 1024 * 1024)]
+    try:
+        msg = BytesHeaderParser(policy=compat32).parsebytes(head)
+    except Exception:  # the stdlib parser should not raise, but the reply must not depend on it
+        return HeaderSummary(None, 0, None, ["header block unreadable"])
+    values = msg.get_all("From") or []
+    decoded = []
+    for value in values[:5]:
+        try:
+            decoded.append(str(make_header(decode_header(str(value)))))
+        except Exception:
+            decoded.append(str(value))
+    pairs = []
+    for value in decoded:
+        try:
+            pairs.extend(email.utils.getaddresses([value]))
+        except Exception:
+            continue
+    found = [addr for _name, addr in pairs if addr and _ADDR_RE.match(addr)]
+    problems = []
+    if len(values) > 1:
+        problems.append("several From headers")
+    # getaddresses splits on commas inside odd quoting (CVE-2023-27043); a From
+    # that yields other than one clean mailbox is not trusted for authorization.
+    if len(pairs) != 1 or len(found) != 1:
+        problems.append("From header does not name exactly one address")
+    message_id = msg.get("Message-ID")
+    return HeaderSummary(found[0].lower() if len(found) == 1 and not problems else None,
+                         len(found), str(message_id).strip() if message_id else None, problems)

@@ -1,0 +1,120 @@
+"""The aiosmtpd receiver for Smart Bcc addresses: precise replies, durable 250, database work off the loop."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
+
+from .accept import accept_message
+from .checks import Rejection, route_address, too_large, unknown_address
+
+log = logging.getLogger(__name__)
+
+TEMPORARY_FAILURE = "451 4.3.0 Temporary problem on our side; your mail server will retry. Nothing was lost."
+
+
+class SmartBccSMTP(SMTP):
+    """aiosmtpd's protocol with our wording for the size limit and room for long lines."""
+
+    def __init__(self, handler, *, data_size_limit: int, **kwargs):
+        # Real clients send lines past the RFC's 998 and bare LFs (one long
+        # "line" to a CRLF reader); the size limit, not the line length, bounds
+        # memory. Set before SMTP.__init__ builds the stream reader with it.
+        self.line_length_limit = data_size_limit + 1024
+        super().__init__(handler, data_size_limit=data_size_limit, **kwargs)
+
+    async def push(self, status: str) -> None:
+        # aiosmtpd words its own size replies; the sender should hear ours.
+        if status.startswith("552 Error:"):
+            status = too_large(self.data_size_limit or 0).smtp_reply
+        await super().push(status)
+
+
+class SmartBccHandler:
+    def __init__(self, services):
+        self.services = services
+
+    async def _db(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        try:
+            route = await self._db(self._route, address)
+        except Exception:
+            log.exception("RCPT lookup failed")
+            return TEMPORARY_FAILURE
+        if route is None:
+            return unknown_address(address).smtp_reply
+        envelope.rcpt_tos.append(address)
+        if not hasattr(envelope, "routes"):
+            envelope.routes = []
+        envelope.routes.append(route)
+        return "250 2.1.5 OK"
+
+    def _route(self, address):
+        with self.services.db.session() as session:
+            return route_address(session, address, self.services.settings)
+
+    async def handle_DATA(self, server, session, envelope):
+        raw = envelope.original_content or b""
+        try:
+            ids = await self._db(self._accept, raw, envelope)
+        except Rejection as rejection:
+            return rejection.smtp_reply
+        except Exception:
+            log.exception("accepting a message failed")
+            return TEMPORARY_FAILURE
+        return f"250 2.0.0 Logged by Smart Bcc (ref {','.join(map(str, ids))})"
+
+    def _accept(self, raw, envelope):
+        return accept_message(self.services, raw, source="smtp",
+                              envelope_from=envelope.mail_from,
+                              routes=list(getattr(envelope, "routes", [])))
+
+
+class SmartBccController(Controller):
+    def __init__(self, services, hostname=None, port=None):
+        settings = services.settings
+        self.services = services
+        super().__init__(
+            SmartBccHandler(services),
+            hostname=hostname or settings.smtp_host,
+            port=port if port is not None else settings.smtp_port,
+            server_hostname=settings.mail_domain,
+            ready_timeout=10,
+        )
+
+    def factory(self):
+        limit = self.services.settings.max_message_bytes
+        smtp = SmartBccSMTP(
+            self.handler,
+            data_size_limit=limit,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=self.services.settings.mail_domain,
+            ident="Smart Bcc",
+        )
+        return smtp
+
+
+def start_controller(services, hostname=None, port=None) -> SmartBccController:
+    controller = SmartBccController(services, hostname=hostname, port=port)
+    controller.start()
+    log.info("SMTP receiver on %s:%s", controller.hostname, controller.port)
+    return controller
+
+
+def run_forever(services) -> None:
+    controller = start_controller(services)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        stop.wait()
+    finally:
+        controller.stop()
+        services.close()

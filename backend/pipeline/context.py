@@ -1,0 +1,64 @@
+"""What the pipeline stages share while one inbound record is processed."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from ..models import InboundRecord, MailMessage, MailThread, User
+from .message import Address, ParsedMessage
+from .view import MessageView
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..services import Services
+    from .forwards import ForwardedOriginal
+
+
+class StopPipeline(Exception):
+    """A stage decided that nothing more is to be done (e.g. a duplicate)."""
+
+
+@dataclass
+class ParticipantInfo:
+    role: str
+    address: Address
+    user_id: int | None = None
+    person_id: int | None = None
+
+    @property
+    def external(self) -> bool:
+        return self.user_id is None
+
+
+@dataclass
+class Context:
+    services: "Services"
+    session: Session
+    record: InboundRecord
+    raw: bytes
+    parsed: ParsedMessage | None = None
+    routes: list[dict] = field(default_factory=list)
+    user: User | None = None
+    forwarded: "ForwardedOriginal | None" = None
+    view: MessageView | None = None
+    dedupe_key: str = ""
+    thread: MailThread | None = None
+    new_thread: bool = False
+    message: MailMessage | None = None
+    participants: list[ParticipantInfo] = field(default_factory=list)
+    decisions: list[dict] = field(default_factory=list)
+
+    def decide(self, stage: str, outcome: str, reason: str, **extra: Any) -> None:
+        """Records what a stage decided and why; shown by the API and the pages."""
+        entry = {"stage": stage, "outcome": outcome, "reason": reason}
+        entry.update(extra)
+        self.decisions.append(entry)
+
+    @property
+    def settings(self):
+        return self.services.settings
+
+    @property
+    def company_id(self) -> int:
+        return self.record.company_id

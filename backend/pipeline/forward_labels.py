@@ -1,0 +1,225 @@
+"""Localized words that mail clients write around a forwarded message: separators, header labels, subject prefixes."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Lines longer than this are prose, never a separator or a header label line;
+# the cap also keeps every per-line check cheap on huge bodies.
+MAX_MARKER_LINE = 300
+MAX_LABEL_LENGTH = 30
+
+_SPACES_RE = re.compile(r"\s+")
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad"), None)
+
+
+def fold(value: str) -> str:
+    """Lower-case, accent-free, single-spaced form used for every table lookup,
+    so "Envoyé", "ENVOYE" and "envoyé" (or decomposed accents) compare equal."""
+    value = unicodedata.normalize("NFKD", value.translate(_INVISIBLE))
+    value = "".join(ch for ch in value if not unicodedata.combining(ch))
+    return _SPACES_RE.sub(" ", value.casefold()).strip()
+
+
+def _table(groups: dict[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, words in groups.items():
+        for word in words.split("|"):
+            out[fold(word)] = key
+    return out
+
+
+# Separator phrases that only ever introduce a forward (Gmail, Thunderbird,
+# Apple Mail and their translations; the tail is what quotequail also knows).
+FORWARD_PHRASES = _table({
+    "apple-mail": "Begin forwarded message|Inizio messaggio inoltrato|Inizio del messaggio inoltrato"
+    "|Anfang der weitergeleiteten Nachricht|Anfang der weitergeleiteten E-Mail"
+    "|Début du message réexpédié|Début du message transféré|Inicio del mensaje reenviado"
+    "|Begin doorgestuurd bericht",
+    "generic": "Forwarded message|Forwarded e-mail|Forwarded email|Messaggio inoltrato"
+    "|Weitergeleitete Nachricht|Weitergeleitete E-Mail|Message transféré|Message réexpédié"
+    "|Mensaje reenviado|Correo reenviado|Vidarebefordrat meddelande|Doorgestuurd bericht"
+    "|Mensagem encaminhada|Пересылаемое сообщение|Переадресованное сообщение",
+})
+
+# "Original message" separators: Outlook and Thunderbird write them for replies
+# too, so they only count when the subject says the mail is a forward.
+ORIGINAL_PHRASES = _table({
+    "original": "Original message|Messaggio originale|Ursprüngliche Nachricht|Originalnachricht"
+    "|Message d'origine|Message original|Mensaje original|Oorspronkelijk bericht"
+    "|Origineel bericht|Исходное сообщение",
+})
+
+HEADER_LABELS = _table({
+    "from": "From|Da|Von|De|Mittente|Absender|Remitente|Expéditeur|От|От кого|Van|Från",
+    "to": "To|A|An|À|Para|Pour|Destinatario|Destinatari|Empfänger|Destinataire|Destinataires"
+    "|Кому|Aan|Till",
+    "cc": "Cc|Kopie|Copie|Copia|Copia a",
+    "bcc": "Bcc|Ccn|Cco|Cci|Blindkopie",
+    "date": "Date|Sent|Data|Inviato|Inviato il|Datum|Gesendet|Envoyé|Envoyé le|Fecha|Enviado"
+    "|Enviado el|Sent on|Дата|Отправлено|Verzonden|Skickat",
+    "subject": "Subject|Oggetto|Betreff|Objet|Sujet|Asunto|Тема|Onderwerp|Ämne|Assunto",
+    "reply-to": "Reply-To|Reply to|Rispondi a|Antwort an|Répondre à|Responder a",
+    # Labels Outlook may add inside the block; they neither end nor count toward it.
+    "ignored": "Importance|Priority|Priorità|Wichtigkeit|Priorität|Importancia|Attachments"
+    "|Allegati|Anlagen|Pièces jointes|Datos adjuntos|Categories|Kategorien",
+})
+
+# Lines that introduce a quoted reply ("On ... wrote:"); a separator found only
+# below one of these belongs to an older message in a reply thread.
+REPLY_INTRO_ENDINGS = tuple(fold(w) for w in (
+    "wrote:", "writes:", "ha scritto:", "schrieb:", "a écrit :", "a écrit:", "escribió:",
+    "escreveu:", "schreef:", "skrev:", "написал(а):", "написал:",
+))
+
+FORWARD_PREFIXES = frozenset(fold(w) for w in (
+    "fwd", "fw", "wg", "tr", "i", "rv", "enc", "inoltro", "inoltrato", "weiterleitung", "vb", "vl",
+    "doorst",
+))
+REPLY_PREFIXES = frozenset(fold(w) for w in (
+    "re", "aw", "r", "rif", "sv", "vs", "antw", "antwort", "ref", "réf", "rép", "rep", "odp", "ynt",
+))
+
+_PREFIX_RE = re.compile(r"\s*([^\W\d_]{1,13})\s?(?:\[\d{1,4}\]|\(\d{1,4}\))?\s?[:：]\s*")
+_TAG_RE = re.compile(r"\s*(?:\[[^\[\]]{1,40}\]|\*{1,2}[A-Za-z ]{3,20}\*{1,2})\s*")
+_BRACKET_FWD_RE = re.compile(r"\s*\[\s*(?:fwd?|fw)\s*:\s*(.*)\]\s*$", re.IGNORECASE | re.DOTALL)
+_TRAILING_FWD_RE = re.compile(r"\s*\((?:fwd|fw)\)\s*$", re.IGNORECASE)
+
+
+def _leading_prefixes(subject: str) -> tuple[list[str], str]:
+    """Peel stacked prefixes and [TAG]s; returns the folded prefix words (tags as
+    "[tag]") and what is left. Each round removes at least one character."""
+    words: list[str] = []
+    rest = subject
+    for _ in range(200):  # bounded: no subject stacks this many prefixes
+        bracket = _BRACKET_FWD_RE.match(rest)
+        if bracket:  # Netscape/Mozilla wrote "[Fwd: subject]"
+            words.append("fwd")
+            rest = bracket.group(1)
+            continue
+        tag = _TAG_RE.match(rest)
+        if tag and tag.end() < len(rest):
+            words.append("[tag]")
+            rest = rest[tag.end():]
+            continue
+        prefix = _PREFIX_RE.match(rest)
+        if prefix and fold(prefix.group(1)) in FORWARD_PREFIXES | REPLY_PREFIXES:
+            words.append(fold(prefix.group(1)))
+            rest = rest[prefix.end():]
+            continue
+        break
+    return words, rest
+
+
+def strip_subject_prefixes(subject: str) -> str:
+    """The subject without stacked Re:/Fwd:/AW:/WG:/R:/I:/TR:/RV:/SV:/VS:/Antw:
+    prefixes and [EXTERNAL]-style tags, for threading and matching."""
+    if not subject:
+        return ""
+    _, rest = _leading_prefixes(subject)
+    rest = _TRAILING_FWD_RE.sub("", rest)
+    return _SPACES_RE.sub(" ", rest).strip()
+
+
+def has_forward_prefix(subject: str) -> bool:
+    """True when the outermost prefix (tags skipped) marks a forward: "Fwd: Re: x"
+    is a forward, "Re: Fwd: x" is a reply to one."""
+    if not subject:
+        return False
+    words, rest = _leading_prefixes(subject)
+    words = [w for w in words if w != "[tag]"]
+    if words:
+        return words[0] in FORWARD_PREFIXES
+    return bool(_TRAILING_FWD_RE.search(rest))
+
+
+def strip_forward_prefixes(subject: str) -> str:
+    """Only the leading forward prefixes (and tags) removed: "Fwd: Re: x" -> "Re: x"."""
+    rest = subject or ""
+    for _ in range(200):
+        bracket = _BRACKET_FWD_RE.match(rest)
+        if bracket:
+            rest = bracket.group(1)
+            continue
+        tag = _TAG_RE.match(rest)
+        if tag and tag.end() < len(rest):
+            rest = rest[tag.end():]
+            continue
+        prefix = _PREFIX_RE.match(rest)
+        if prefix and fold(prefix.group(1)) in FORWARD_PREFIXES:
+            rest = rest[prefix.end():]
+            continue
+        break
+    return _SPACES_RE.sub(" ", _TRAILING_FWD_RE.sub("", rest)).strip()
+
+
+def unquote(line: str, depth: int | None = None) -> tuple[str, int]:
+    """Remove up to ``depth`` (default: all, at most 20) leading ">" quote markers;
+    returns the line and how many were removed."""
+    limit = 20 if depth is None else depth
+    removed = 0
+    index = 0
+    length = len(line)
+    while removed < limit:
+        probe = index
+        while probe < length and line[probe] in " \t":
+            probe += 1
+        if probe >= length or line[probe] != ">":
+            break
+        index = probe + 1
+        if index < length and line[index] == " ":
+            index += 1
+        removed += 1
+    return (line[index:] if removed else line), removed
+
+
+_RULE_CHARS = "-_=*~"
+
+
+def classify_separator(line: str) -> tuple[str, str, int] | None:
+    """(strength, flavour, leading dash count) when the line is a separator.
+    strength is "strong" (forward phrase) or "weak" (original message, underscores);
+    flavour is "apple-mail", "generic", "original" or "underscore"."""
+    text = line.strip()
+    if not text or len(text) > MAX_MARKER_LINE:
+        return None
+    if len(text) >= 10 and set(text) == {"_"}:
+        return "weak", "underscore", 0
+    dashes = len(text) - len(text.lstrip("-"))
+    core = text.strip(_RULE_CHARS + " \t").rstrip(":").strip()
+    # Translators write "Début du message réexpédié :" with the French space;
+    # the colon is dropped above, so only the words are compared.
+    key = fold(core)
+    if key in FORWARD_PHRASES:
+        return "strong", FORWARD_PHRASES[key], dashes
+    if key in ORIGINAL_PHRASES and (dashes or text.endswith("-")):
+        return "weak", "original", dashes
+    return None
+
+
+def split_header(line: str) -> tuple[str, str] | None:
+    """(field, value) when the line is "Label: value" with a known label; field
+    "ignored" for labels such as Importance. Handles "*From:*" and "De :"."""
+    text = line.strip()
+    if not text or len(text) > 4000:
+        return None
+    text = text.lstrip("*").lstrip()
+    colon = -1
+    for index, ch in enumerate(text[: MAX_LABEL_LENGTH + 2]):
+        if ch in ":：":
+            colon = index
+            break
+    if colon <= 0:
+        return None
+    label = fold(text[:colon].strip().strip("*"))
+    field = HEADER_LABELS.get(label)
+    if field is None:
+        return None
+    return field, text[colon + 1:].strip().lstrip("*").strip()
+
+
+def is_reply_intro(line: str) -> bool:
+    text = line.strip()
+    if not text or len(text) > MAX_MARKER_LINE:
+        return False
+    return fold(text).endswith(REPLY_INTRO_ENDINGS)

@@ -1,0 +1,325 @@
+"""Recognise a rep's forward of a customer's mail and recover the original sender, date, recipients, subject and body."""
+from __future__ import annotations
+
+import email.utils
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from .forward_dates import parse_forward_date
+from .forward_html import html_to_text
+from .forward_inline import InlineForward, find_inline_forward
+from .forward_labels import has_forward_prefix, strip_forward_prefixes, strip_subject_prefixes
+from .message import Address, ParsedMessage
+
+__all__ = ["ForwardedOriginal", "find_forwarded", "parse_address_list", "strip_subject_prefixes"]
+
+log = logging.getLogger(__name__)
+
+# quotequail's header search is quadratic in runs of "Label:" lines, so it only
+# sees bodies small enough for that to stay in the low milliseconds.
+QQ_MAX_CHARS = 300_000
+QQ_MAX_WORK = 200_000  # header-looking lines x total lines
+MAX_HEADER_VALUE = 4000
+MAX_ADDRESSES = 200
+
+
+@dataclass
+class ForwardedOriginal:
+    sender: Address
+    to: list[Address]
+    cc: list[Address]
+    date: datetime | None  # tz-aware UTC when parseable
+    subject: str | None
+    text: str | None  # the forwarded message's body (plain)
+    html: str | None  # the forwarded message's html body if it was available
+    message_id: str | None  # when known (attached message/rfc822)
+    source: str  # "attachment" or "inline"
+    client: str  # "gmail", "outlook", "outlook-web", "apple-mail", "thunderbird", "unknown"
+    note: str | None  # the text the rep wrote above the forward, if any
+
+
+# --- addresses -------------------------------------------------------------
+
+_TOKEN_SPLIT_RE = re.compile(r"[\s<>()\[\]\"',;]+")
+_MAILTO_RE = re.compile(r"mailto:", re.IGNORECASE)
+_NAME_JUNK_RE = re.compile(r"[<>()\[\]\"]+")
+_SPACES_RE = re.compile(r"\s+")
+
+
+def _is_email(token: str) -> bool:
+    if len(token) > 254 or token.count("@") != 1:
+        return False
+    local, domain = token.split("@")
+    return bool(local) and "." in domain and not domain.startswith(".") and not domain.endswith(".")
+
+
+def _entries(value: str) -> list[str]:
+    """Split a recipient list on ";" (Outlook) or "," (everyone else), gluing back
+    pieces without an address: "Rossi, Mario <m@x.it>" is one person."""
+    pieces = value.split(";") if ";" in value else value.split(",")
+    joiner = ";" if ";" in value else ","
+    out: list[str] = []
+    pending = ""
+    for piece in pieces:
+        pending = f"{pending}{joiner}{piece}" if pending else piece
+        if "@" in pending:
+            out.append(pending)
+            pending = ""
+    if pending.strip():
+        out.append(pending)
+    return out
+
+
+def parse_address_list(value: str | None) -> list[Address]:
+    """Addresses from a forwarded header value, in the shapes clients print:
+    "Name <a@x>", "Name [mailto:a@x]", "Name (a@x)", "a@x", and Outlook's
+    "Name <a@x<mailto:a@x>>". Entries without any address are dropped."""
+    if not value:
+        return []
+    value = _MAILTO_RE.sub("", value[:MAX_HEADER_VALUE])
+    found: list[Address] = []
+    for entry in _entries(value):
+        emails: list[str] = []
+        for token in _TOKEN_SPLIT_RE.split(entry):
+            token = token.strip(".:")
+            if _is_email(token) and token.lower() not in (e.lower() for e in emails):
+                emails.append(token)
+        if not emails:
+            continue
+        name = entry
+        for address in emails:
+            name = re.sub(re.escape(address), " ", name, flags=re.IGNORECASE)
+        name = _SPACES_RE.sub(" ", _NAME_JUNK_RE.sub(" ", name)).strip(" ,;:'\t")
+        if name.lower() in (e.lower() for e in emails):
+            name = ""
+        found.append(Address(name, emails[0]))
+        found.extend(Address("", extra) for extra in emails[1:])
+        if len(found) >= MAX_ADDRESSES:
+            break
+    return found
+
+
+# --- quotequail ------------------------------------------------------------
+
+def _qq_affordable(text: str) -> bool:
+    if len(text) > QQ_MAX_CHARS:
+        return False
+    lines = text.split("\n")
+    headerish = sum(1 for line in lines if ":" in line[:40])
+    return headerish * len(lines) <= QQ_MAX_WORK
+
+
+def _qq_forward(result: dict | None) -> dict | None:
+    """quotequail's answer when it is a forward with a usable sender address."""
+    if not result or result.get("type") != "forward" or not parse_address_list(result.get("from")):
+        return None
+    return result
+
+
+def _qq_text(text: str) -> dict | None:
+    if not text or not _qq_affordable(text):
+        return None
+    try:
+        import quotequail
+
+        return _qq_forward(quotequail.unwrap(text))
+    except Exception:  # quotequail is third-party; its failure is just "not found"
+        log.debug("quotequail.unwrap failed", exc_info=True)
+        return None
+
+
+def _qq_html(html: str, rendered: str) -> dict | None:
+    if not html or len(html) > QQ_MAX_CHARS or not _qq_affordable(rendered):
+        return None
+    try:
+        import quotequail
+
+        return _qq_forward(quotequail.unwrap_html(html))
+    except Exception:
+        log.debug("quotequail.unwrap_html failed", exc_info=True)
+        return None
+
+
+# --- helpers ---------------------------------------------------------------
+
+def _trim_signature(text: str) -> str:
+    """Drop a short "-- " signature at the very end; longer tails may be content."""
+    lines = text.rstrip().split("\n")
+    for index in range(len(lines) - 1, max(0, len(lines) - 8), -1):
+        if lines[index].strip() == "--":
+            tail = lines[index + 1:]
+            kept = "\n".join(lines[:index]).rstrip()
+            if kept and sum(1 for line in tail if line.strip()) <= 6 and len("\n".join(tail)) <= 400:
+                return kept
+            break
+    return text.strip()
+
+
+def _outer_tz(msg: ParsedMessage):
+    """The forwarder's UTC offset: Gmail and Outlook print the original's date in
+    the forwarding rep's local time without a zone, and the outer Date header is
+    written in that same local time."""
+    raw = msg.header("Date")
+    if raw:
+        try:
+            parsed = email.utils.parsedate_to_datetime(raw)
+            if parsed.tzinfo is not None:
+                return parsed.tzinfo
+        except (TypeError, ValueError, IndexError, OverflowError):
+            pass
+    return timezone.utc
+
+
+def _dayfirst(value: str) -> bool:
+    # All-numeric dates with AM/PM come from US-English clients (month first).
+    return not re.search(r"\b[ap]\.?\s?m\b", value[:200], re.IGNORECASE)
+
+
+_HTML_HINTS = (
+    ("outlook-web", ("divrplyfwdmsg", 'id="appendonsend"', "x_divrplyfwdmsg")),
+    ("gmail", ("gmail_quote", "gmail_attr", "gmail_sendername")),
+    ("thunderbird", ("moz-forward-container", "moz-email-headers-table", "moz-cite-prefix")),
+    ("apple-mail", ("apple-interchange-newline", "applemailsignature")),
+    ("outlook", ("urn:schemas-microsoft-com:office", "class=\"msonormal\"", "wordsection1")),
+)
+_MAILER_HINTS = (
+    ("outlook", "microsoft outlook"), ("thunderbird", "thunderbird"), ("apple-mail", "apple mail"),
+    ("apple-mail", "iphone mail"), ("gmail", "@mail.gmail.com"),
+)
+
+
+def _html_client(html: str | None) -> str | None:
+    if not html:
+        return None
+    sample = html[:300_000].lower()
+    for client, needles in _HTML_HINTS:
+        if any(needle in sample for needle in needles):
+            return client
+    return None
+
+
+def _mailer_client(msg: ParsedMessage) -> str | None:
+    hints = " ".join(filter(None, (msg.header("X-Mailer"), msg.header("User-Agent"), msg.message_id)))
+    hints = hints.lower()
+    for client, needle in _MAILER_HINTS:
+        if needle in hints:
+            return client
+    return None
+
+
+def _guess_client(found: InlineForward | None, msg: ParsedMessage) -> str:
+    if found is not None:
+        if found.flavour == "apple-mail":
+            return "apple-mail"
+        if found.dashes >= 10:
+            return "gmail"
+        if found.order and found.order[0] == "subject":
+            return "thunderbird"  # Thunderbird alone lists Subject first
+        if found.flavour in ("underscore", "headers") or (found.flavour == "original" and found.dashes == 5):
+            return "outlook-web" if _html_client(msg.html) == "outlook-web" else "outlook"
+    return _html_client(msg.html) or _mailer_client(msg) or "unknown"
+
+
+def _outer_note(msg: ParsedMessage) -> str | None:
+    text = msg.text if msg.text and msg.text.strip() else html_to_text(msg.html)
+    return text.strip() or None if text else None
+
+
+def _norm_subject(subject: str | None) -> str:
+    return _SPACES_RE.sub(" ", subject or "").strip().casefold()
+
+
+# --- the two ways a forward arrives -----------------------------------------
+
+def _from_attachment(msg: ParsedMessage) -> ForwardedOriginal | None:
+    attached = [m for m in msg.attached_messages if m.sender is not None and _is_email(m.sender.email.strip())]
+    if not attached:
+        return None
+    outer = msg.subject or ""
+    is_forward = has_forward_prefix(outer)
+    target = _norm_subject(strip_forward_prefixes(outer))
+    chosen = next((m for m in attached if target and _norm_subject(m.subject) == target), None)
+    if chosen is None and is_forward:
+        bare = _norm_subject(strip_subject_prefixes(outer))
+        chosen = next((m for m in attached if bare and _norm_subject(strip_subject_prefixes(m.subject)) == bare), None)
+    if chosen is None and is_forward and len(msg.attached_messages) == 1:
+        chosen = attached[0]
+    if chosen is None:
+        return None
+    date = chosen.date
+    if date is not None:
+        date = date.replace(tzinfo=timezone.utc) if date.tzinfo is None else date.astimezone(timezone.utc)
+    text = chosen.text if chosen.text and chosen.text.strip() else html_to_text(chosen.html)
+    return ForwardedOriginal(
+        sender=chosen.sender, to=list(chosen.to), cc=list(chosen.cc), date=date,
+        subject=chosen.subject or strip_forward_prefixes(outer) or None,
+        text=text.strip() or None if text else None, html=chosen.html or None,
+        message_id=chosen.message_id, source="attachment",
+        client=_mailer_client(msg) or _html_client(msg.html) or "unknown", note=_outer_note(msg),
+    )
+
+
+def _from_inline(msg: ParsedMessage) -> tuple[ForwardedOriginal | None, str]:
+    """The forward found in the body, and which engine supplied it ("quotequail",
+    "own" or "none"), so tests and reports can tell them apart."""
+    subject_forward = has_forward_prefix(msg.subject or "")
+    outer_key = msg.sender.key if msg.sender else None
+    text = (msg.text or "").replace("\r\n", "\n").replace("\r", "\n")
+    text = text if text.strip() else ""
+    rendered = html_to_text(msg.html) if msg.html else ""
+    own = find_inline_forward(text, subject_forward, outer_key) if text else None
+    own_source = "text" if own is not None else None
+    if own is None and rendered:
+        own = find_inline_forward(rendered, subject_forward, outer_key)
+        own_source = "html" if own is not None else None
+    qq_t = _qq_text(text) if text and own_source != "html" else None
+    qq_h = _qq_html(msg.html, rendered) if msg.html else None
+    if own_source == "html" or (own_source is None and qq_t is None):
+        qq, qq_is_html = qq_h, True
+    else:
+        qq, qq_is_html = qq_t, False
+
+    fields: dict[str, str] = {}
+    engine = "none"
+    body = note = None
+    if own is not None:
+        fields, body, note, engine = dict(own.fields), own.body, own.note, "own"
+    qq_sender = parse_address_list(qq.get("from"))[0].key if qq else None
+    own_sender = parse_address_list(fields.get("from"))
+    if qq and (own_sender[0].key == qq_sender if own_sender else own is None and subject_forward):
+        # quotequail agrees on who wrote the original (or found what we could
+        # not, under a forward subject): take its fields, ours fill the gaps.
+        engine = "quotequail"
+        for key in ("from", "to", "cc", "bcc", "subject", "date"):
+            if qq.get(key):
+                fields[key] = qq[key]
+        if qq_is_html:
+            body, note = html_to_text(qq.get("html")), html_to_text(qq.get("html_top"))
+        else:
+            body, note = qq.get("text", ""), qq.get("text_top", "")
+    senders = parse_address_list(fields.get("from"))
+    if not senders:
+        return None, "none"  # a forward with no readable sender address: do not invent one
+    sender = senders[0]
+    html = qq_h.get("html") if qq_h and parse_address_list(qq_h.get("from"))[0].key == sender.key else None
+    date_value = fields.get("date", "")
+    body = _trim_signature(body or "")
+    return ForwardedOriginal(
+        sender=sender, to=parse_address_list(fields.get("to")), cc=parse_address_list(fields.get("cc")),
+        date=parse_forward_date(date_value, _outer_tz(msg), _dayfirst(date_value)),
+        subject=fields.get("subject") or strip_forward_prefixes(msg.subject or "") or None,
+        text=body or None, html=html, message_id=None, source="inline",
+        client=_guess_client(own, msg), note=(note or "").strip() or None,
+    ), engine
+
+
+def find_forwarded(msg: ParsedMessage) -> ForwardedOriginal | None:
+    """The original message a rep forwarded to the Smart Bcc address, or None when
+    ``msg`` is not a forward (or names no original sender address). Never raises."""
+    try:
+        return _from_attachment(msg) or _from_inline(msg)[0]
+    except Exception:  # one odd mail must not stop the pipeline
+        log.warning("forward detection failed", exc_info=True)
+        return None

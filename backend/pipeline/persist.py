@@ -1,0 +1,58 @@
+"""Stage persist: the message, its participants and attachments, and the thread's summary."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from ..models import Attachment, MailMessage, Participant
+from .context import Context
+from .textutil import snippet
+
+MAX_STORED_BODY = 2_000_000
+
+
+class Persist:
+    name = "persist"
+
+    def run(self, ctx: Context) -> None:
+        view, parsed, thread = ctx.view, ctx.parsed, ctx.thread
+        sent_at = view.date or ctx.record.received_at or datetime.now(timezone.utc)
+        text = (view.text or None) and view.text[:MAX_STORED_BODY]
+        html = (view.html or None) and view.html[:MAX_STORED_BODY]
+        message = MailMessage(
+            company_id=ctx.company_id, thread=thread, owner_id=ctx.user.id,
+            dedupe_key=ctx.dedupe_key,
+            message_id_header=(view.message_id or None) and view.message_id[:255],
+            in_reply_to=(view.in_reply_to[0][:255] if view.in_reply_to else None),
+            references=[r[:255] for r in view.references[-50:]],
+            subject=(view.subject or "")[:998], sent_at=sent_at,
+            sender_email=view.sender.key[:320] if view.sender else "",
+            sender_name=(view.sender.name or "")[:200] if view.sender else "",
+            snippet=snippet(text, html), body_text=text, body_html=html,
+            forwarded_by_user_id=ctx.user.id if view.forwarded_by else None,
+            forwarded_by_email=view.forwarded_by.key if view.forwarded_by else None,
+            auto_kind=parsed.auto_kind, raw_sha256=ctx.record.raw_sha256,
+            defects=parsed.defects[:50],
+        )
+        for p in ctx.participants:
+            message.participants.append(Participant(
+                company_id=ctx.company_id, role=p.role, email=p.address.key[:320],
+                name=(p.address.name or "")[:200], person_id=p.person_id, user_id=p.user_id))
+        # Attachments of a forwarded original travel inside it; the outer ones are the rep's.
+        for part in parsed.attachments:
+            digest = ctx.services.blobs.put(part.content, part.sha256)
+            message.attachments.append(Attachment(
+                company_id=ctx.company_id, filename=(part.filename or None) and part.filename[:255],
+                content_type=part.content_type[:255], size=part.size, sha256=digest,
+                content_id=(part.content_id or None) and part.content_id[:255], inline=part.inline))
+        ctx.session.add(message)
+        thread.message_count = (thread.message_count or 0) + 1
+        if thread.first_message_at is None or sent_at < thread.first_message_at:
+            thread.first_message_at = sent_at
+        if thread.last_message_at is None or sent_at >= thread.last_message_at:
+            thread.last_message_at = sent_at
+            thread.snippet = message.snippet
+        ctx.session.flush()
+        ctx.message = message
+        ctx.record.message_id = message.id
+        ctx.decide(self.name, "stored", f"message {message.id} in thread {thread.id}",
+                   message_id=message.id, thread_id=thread.id)

@@ -1,0 +1,48 @@
+"""Stage unwrap forward: a customer's mail forwarded by the rep is logged as the customer's."""
+from __future__ import annotations
+
+from .context import Context
+from .forwards import find_forwarded
+from .view import MessageView
+
+
+class UnwrapForward:
+    name = "unwrap_forward"
+
+    def run(self, ctx: Context) -> None:
+        parsed = ctx.parsed
+        view = MessageView.of(parsed)
+        ctx.view = view
+        if parsed.auto_kind:
+            ctx.decide(self.name, "skipped", f"automatic mail ({parsed.auto_kind}) is not unwrapped")
+            return
+        original = find_forwarded(parsed)
+        if original is None:
+            ctx.decide(self.name, "not-forwarded", "no forwarded message found; logged as sent")
+            return
+        rep = parsed.sender
+        if original.sender.key == (rep.key if rep else None):
+            # The rep forwarded their own earlier mail: nothing to re-attribute.
+            ctx.decide(self.name, "own-mail", "the forwarded message is the rep's own; logged as sent")
+            return
+        ctx.forwarded = original
+        view.sender = original.sender
+        view.to = list(original.to)
+        view.cc = list(original.cc)
+        view.subject = original.subject or view.subject
+        view.date = original.date or view.date
+        view.text = original.text
+        view.html = original.html
+        view.message_id = original.message_id
+        view.forwarded_by = rep
+        if original.message_id:
+            attached = next((m for m in parsed.attached_messages if m.message_id == original.message_id), None)
+            if attached is not None:
+                view.in_reply_to = list(attached.in_reply_to)
+                view.references = list(attached.references)
+        else:
+            view.in_reply_to, view.references = [], []
+        ctx.decide(self.name, "forwarded",
+                   f"forwarded by {rep.email if rep else 'the rep'}; attributed to {original.sender.email}"
+                   f" ({original.source}, {original.client})",
+                   original_sender=original.sender.email)
