@@ -123,3 +123,38 @@ def acme(make_account) -> Account:
 @pytest.fixture
 def globex(make_account) -> Account:
     return make_account("globex.example", "gary@globex.example")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(services):
+    """The real Smart Bcc SMTP receiver on a free local port; yields (host, port)."""
+    from backend.intake.smtp import start_controller
+
+    controller = start_controller(services, hostname="127.0.0.1", port=free_port())
+    yield controller.hostname, controller.port
+    controller.stop()
+
+
+@pytest.fixture
+def send_mail(smtp_server):
+    """send_mail(raw_bytes_or_str, rcpts, mail_from) -> the 250 reply text; raises smtplib errors."""
+    import smtplib
+
+    host, port = smtp_server
+
+    def send(raw, rcpts, mail_from="rep@acme.example"):
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8")
+        with smtplib.SMTP(host, port, timeout=30) as client:
+            refused = client.sendmail(mail_from, rcpts if isinstance(rcpts, list) else [rcpts], raw)
+            return refused
+
+    return send

@@ -7,9 +7,10 @@ api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def _register() -> None:
-    from . import items, openapi, persons, users
+    from ..intake import http as inbound_http
+    from . import items, mailbox, openapi, persons, users
 
-    for module in (persons, items, users, openapi):
+    for module in (persons, items, users, mailbox, inbound_http, openapi):
         api_bp.register_blueprint(module.bp)
 
 

@@ -57,7 +57,7 @@ def register_error_handlers(app: Flask) -> None:
         messages = {
             404: "Not found. Check the URL; the API lives under /api/v1.",
             405: f"Method {request.method} is not allowed on this URL.",
-            413: "The request is too large.",
+            413: "The request is larger than the Smart Bcc limit of 20 MB, attachments included.",
         }
         # A 405 must say which methods the URL does allow.
         allow = getattr(exc, "valid_methods", None)

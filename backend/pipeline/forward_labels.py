@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Lines longer than this are prose, never a separator or a header label line;
 # the cap also keeps every per-line check cheap on huge bodies.
@@ -16,6 +17,17 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\
 def fold(value: str) -> str:
     """Lower-case, accent-free, single-spaced form used for every table lookup,
     so "Envoyé", "ENVOYE" and "envoyé" (or decomposed accents) compare equal."""
+    if value.isascii():  # the common case, and the hot path on huge bodies
+        return " ".join(value.lower().split())
+    return _fold_unicode(value) if len(value) <= 64 else _fold_uncached(value)
+
+
+@lru_cache(maxsize=4096)
+def _fold_unicode(value: str) -> str:
+    return _fold_uncached(value)
+
+
+def _fold_uncached(value: str) -> str:
     value = unicodedata.normalize("NFKD", value.translate(_INVISIBLE))
     value = "".join(ch for ch in value if not unicodedata.combining(ch))
     return _SPACES_RE.sub(" ", value.casefold()).strip()
@@ -59,6 +71,7 @@ HEADER_LABELS = _table({
     "date": "Date|Sent|Data|Inviato|Inviato il|Datum|Gesendet|Envoyé|Envoyé le|Fecha|Enviado"
     "|Enviado el|Sent on|Дата|Отправлено|Verzonden|Skickat",
     "subject": "Subject|Oggetto|Betreff|Objet|Sujet|Asunto|Тема|Onderwerp|Ämne|Assunto",
+    "message-id": "Message-ID",
     "reply-to": "Reply-To|Reply to|Rispondi a|Antwort an|Répondre à|Responder a",
     # Labels Outlook may add inside the block; they neither end nor count toward it.
     "ignored": "Importance|Priority|Priorità|Wichtigkeit|Priorität|Importancia|Attachments"
@@ -174,6 +187,7 @@ def unquote(line: str, depth: int | None = None) -> tuple[str, int]:
 
 
 _RULE_CHARS = "-_=*~"
+_RFC_HEADER_NAME_RE = re.compile(r"[a-z]{1,20}(?:-[a-z]{1,20}){1,3}$")
 
 
 def classify_separator(line: str) -> tuple[str, str, int] | None:
@@ -181,7 +195,7 @@ def classify_separator(line: str) -> tuple[str, str, int] | None:
     strength is "strong" (forward phrase) or "weak" (original message, underscores);
     flavour is "apple-mail", "generic", "original" or "underscore"."""
     text = line.strip()
-    if not text or len(text) > MAX_MARKER_LINE:
+    if not text or len(text) > 120:  # the longest separator is ~60 characters
         return None
     if len(text) >= 10 and set(text) == {"_"}:
         return "weak", "underscore", 0
@@ -214,12 +228,16 @@ def split_header(line: str) -> tuple[str, str] | None:
     label = fold(text[:colon].strip().strip("*"))
     field = HEADER_LABELS.get(label)
     if field is None:
-        return None
+        # Old clients (Pine, mutt) copy RFC headers such as Resent-From or
+        # X-Mailer into the block; they belong to it but carry nothing we use.
+        if not _RFC_HEADER_NAME_RE.match(label):
+            return None
+        field = "ignored"
     return field, text[colon + 1:].strip().lstrip("*").strip()
 
 
 def is_reply_intro(line: str) -> bool:
-    text = line.strip()
-    if not text or len(text) > MAX_MARKER_LINE:
+    text = line.rstrip()
+    if not text.endswith((":", "：")) or len(text) > MAX_MARKER_LINE:
         return False
     return fold(text).endswith(REPLY_INTRO_ENDINGS)
