@@ -100,3 +100,31 @@ def rotate_inbound_secret(company: Company) -> str:
     secret, secret_hash = new_inbound_secret()
     company.inbound_secret_hash = secret_hash
     return secret
+
+
+def change_company_domain(session: Session, company: Company, domain: str, grace_days: int):
+    """New domain, new universal address at once; the old address keeps working for ``grace_days``."""
+    from datetime import datetime, timedelta, timezone
+
+    domain = normalize_domain(domain)
+    if domain == company.domain:
+        return None
+    old_slug = company.slug
+    # Returning to a former domain takes its address back from the alias list.
+    own_alias = session.scalar(select(CompanyAddressAlias).where(
+        CompanyAddressAlias.company_id == company.id,
+        CompanyAddressAlias.slug == addresses.slug_for_domain(domain)))
+    if own_alias is not None:
+        new_slug = own_alias.slug
+        session.delete(own_alias)
+        session.flush()
+    else:
+        new_slug = addresses.unique_slug(addresses.slug_for_domain(domain), lambda s: slug_taken(session, s))
+    company.domain = domain
+    if new_slug != old_slug:
+        company.slug = new_slug
+        session.flush()
+        expires = datetime.now(timezone.utc) + timedelta(days=grace_days)
+        session.add(CompanyAddressAlias(company_id=company.id, slug=old_slug, expires_at=expires))
+        session.flush()
+    return old_slug

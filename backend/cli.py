@@ -159,6 +159,28 @@ def demo() -> None:
     click.echo(info.banner(services.settings))
 
 
+@main.group()
+def inbound() -> None:
+    """Inbound records (received mail)."""
+
+
+@inbound.command("retry")
+@click.option("--id", "record_ids", type=int, multiple=True, help="only these records (repeatable)")
+@_guard
+def inbound_retry(record_ids: tuple[int, ...]) -> None:
+    """Process failed inbound records again; prints each id with its new status."""
+    from .pipeline.runner import retry_failed
+
+    services = _services(jobs="eager")
+    try:
+        results = retry_failed(services, list(record_ids) or None)
+    finally:
+        services.close()
+    _emit({"retried": len(results), "results": {str(k): v for k, v in results.items()}})
+    if any(status == "failed" for status in results.values()):
+        raise CliError("some records failed again; see `error` on each (GET /api/v1/mailbox/inbound?status=failed)")
+
+
 @main.command("serve")
 @_guard
 def serve() -> None:

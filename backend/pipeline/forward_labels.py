@@ -66,7 +66,7 @@ HEADER_LABELS = _table({
     "from": "From|Da|Von|De|Mittente|Absender|Remitente|Expéditeur|От|От кого|Van|Från",
     "to": "To|A|An|À|Para|Pour|Destinatario|Destinatari|Empfänger|Destinataire|Destinataires"
     "|Кому|Aan|Till",
-    "cc": "Cc|Kopie|Copie|Copia|Copia a",
+    "cc": "Cc|Kopie|Kopie (CC)|Copie|Copie à|Copia|Copia a",
     "bcc": "Bcc|Ccn|Cco|Cci|Blindkopie",
     "date": "Date|Sent|Data|Inviato|Inviato il|Datum|Gesendet|Envoyé|Envoyé le|Fecha|Enviado"
     "|Enviado el|Sent on|Дата|Отправлено|Verzonden|Skickat",

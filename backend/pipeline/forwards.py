@@ -261,6 +261,20 @@ def _from_attachment(msg: ParsedMessage) -> ForwardedOriginal | None:
     )
 
 
+def _same_people(a: str | None, b: str | None) -> bool:
+    return {x.key for x in parse_address_list(a)} == {x.key for x in parse_address_list(b)}
+
+
+def _agrees(own: InlineForward, qq: dict, qq_note: str) -> bool:
+    """quotequail saw the same header block: same sender, recipients and note.
+    It disagrees when it misses a localized label (a German separator lands in
+    its note, an unknown "Kopie (CC):" is glued onto To), and then ours wins."""
+    return (_same_people(own.fields.get("from"), qq.get("from"))
+            and _same_people(own.fields.get("to"), qq.get("to"))
+            and _same_people(own.fields.get("cc"), qq.get("cc"))
+            and (own.note or "").strip() == (qq_note or "").strip())
+
+
 def _from_inline(msg: ParsedMessage) -> tuple[ForwardedOriginal | None, str]:
     """The forward found in the body, and which engine supplied it ("quotequail",
     "own" or "none"), so tests and reports can tell them apart."""
@@ -281,24 +295,21 @@ def _from_inline(msg: ParsedMessage) -> tuple[ForwardedOriginal | None, str]:
     else:
         qq, qq_is_html = qq_t, False
 
-    fields: dict[str, str] = {}
-    engine = "none"
-    body = note = None
-    if own is not None:
-        fields, body, note, engine = dict(own.fields), own.body, own.note, "own"
-    qq_sender = parse_address_list(qq.get("from"))[0].key if qq else None
-    own_sender = parse_address_list(fields.get("from"))
-    if qq and (own_sender[0].key == qq_sender if own_sender else own is None and subject_forward):
-        # quotequail agrees on who wrote the original (or found what we could
-        # not, under a forward subject): take its fields, ours fill the gaps.
-        engine = "quotequail"
-        for key in ("from", "to", "cc", "bcc", "subject", "date"):
-            if qq.get(key):
-                fields[key] = qq[key]
+    fields: dict[str, str] = dict(own.fields) if own is not None else {}
+    body, note = (own.body, own.note) if own is not None else ("", None)
+    engine = "own" if own is not None else "none"
+    if qq is not None:
         if qq_is_html:
-            body, note = html_to_text(qq.get("html")), html_to_text(qq.get("html_top"))
+            qq_body, qq_note = html_to_text(qq.get("html")), html_to_text(qq.get("html_top"))
         else:
-            body, note = qq.get("text", ""), qq.get("text_top", "")
+            qq_body, qq_note = qq.get("text", ""), qq.get("text_top", "")
+        if _agrees(own, qq, qq_note) if own is not None else subject_forward:
+            # quotequail read the same block we did (or found one we could not,
+            # under a forward subject): use its reading, ours fills its gaps
+            # (e.g. "Envoyé :" or Italian labels it does not know).
+            engine = "quotequail"
+            fields.update({k: qq[k] for k in ("from", "to", "cc", "bcc", "subject", "date") if qq.get(k)})
+            body, note = qq_body, qq_note
     senders = parse_address_list(fields.get("from"))
     if not senders:
         return None, "none"  # a forward with no readable sender address: do not invent one
@@ -310,7 +321,8 @@ def _from_inline(msg: ParsedMessage) -> tuple[ForwardedOriginal | None, str]:
         sender=sender, to=parse_address_list(fields.get("to")), cc=parse_address_list(fields.get("cc")),
         date=parse_forward_date(date_value, _outer_tz(msg), _dayfirst(date_value)),
         subject=fields.get("subject") or strip_forward_prefixes(msg.subject or "") or None,
-        text=body or None, html=html, message_id=None, source="inline",
+        text=body or None, html=html, message_id=fields.get("message-id", "").strip(" <>") or None,
+        source="inline",
         client=_guess_client(own, msg), note=(note or "").strip() or None,
     ), engine
 
@@ -319,6 +331,8 @@ def find_forwarded(msg: ParsedMessage) -> ForwardedOriginal | None:
     """The original message a rep forwarded to the Smart Bcc address, or None when
     ``msg`` is not a forward (or names no original sender address). Never raises."""
     try:
+        if msg.auto_kind in ("bounce", "complaint"):
+            return None  # machine reports quote the rep's own mail; they are never a forward
         return _from_attachment(msg) or _from_inline(msg)[0]
     except Exception:  # one odd mail must not stop the pipeline
         log.warning("forward detection failed", exc_info=True)

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from datetime import timezone
 from email import policy
+from email.policy import EmailPolicy
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
@@ -21,6 +23,8 @@ MAX_IDS = 100
 MAX_DEFECTS = 100
 MAX_MULTIPART_DEPTH = 100  # independent of max_depth, which counts enclosed messages
 _RAW_HEADER_SLICE = 64 * 1024  # decoding more than this of one header is wasted work
+_FETCH_LIMIT = 4096  # longest structured header value handed to the header registry
+_LEGACY_PARSE_BOUNDARIES = 5000
 
 _LOOKUP = {
     "message-id", "in-reply-to", "references", "subject", "date", "from", "sender", "to",
@@ -56,6 +60,25 @@ class _Budget:
         return not self.exhausted
 
 
+class _BoundedPolicy(EmailPolicy):
+    """policy.default with bounded header parsing: the header registry is superlinear in
+    value length and re-parses on every access, and the feed parser asks for each part's
+    Content-Type several times, so values are cut short and parsed objects reused."""
+
+    def header_fetch_parse(self, name, value):
+        if hasattr(value, "name"):
+            return value
+        return _parsed_header(name, value[:_FETCH_LIMIT].replace("\r", "").replace("\n", ""))
+
+
+_POLICY = _BoundedPolicy()
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_header(name: str, value: str):
+    return _POLICY.header_factory(name, value)
+
+
 def parse_message(raw: bytes, *, max_depth: int = 5, max_parts: int = 500,
                   max_header_count: int = 2000) -> ParsedMessage:
     """Parse one raw message. Never raises; problems are listed in ``defects``."""
@@ -78,11 +101,17 @@ def parse_message(raw: bytes, *, max_depth: int = 5, max_parts: int = 500,
 
 
 def _parse_bytes(data: bytes, defects: list[str]) -> Message:
+    # Even cached, policy.default costs ~10x compat32 per part; an absurd part count is an
+    # attack or a broken generator, and compat32 reads the same structure.
+    chosen = _POLICY
+    if data.count(b"\n--") > _LEGACY_PARSE_BOUNDARIES:
+        defects.append(f"more than {_LEGACY_PARSE_BOUNDARIES} boundary lines; parsed in legacy mode")
+        chosen = policy.compat32
     try:
-        return BytesParser(policy=policy.default).parsebytes(data)
+        return BytesParser(policy=chosen).parsebytes(data)
     except Exception as exc:  # noqa: BLE001 - e.g. RecursionError on absurd nesting
         defects.append(f"MIME structure unreadable ({type(exc).__name__}); body kept as plain text")
-        return BytesParser(policy=policy.default).parsebytes(data, headersonly=True)
+        return BytesParser(policy=chosen).parsebytes(data, headersonly=True)
 
 
 def _defect(pm: ParsedMessage, text: str) -> None:
