@@ -5,7 +5,7 @@ import logging
 
 from flask import Flask, g
 
-from .config import Settings
+from .config import PROJECT_ROOT, Settings
 from .services import Services
 
 
@@ -13,7 +13,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if services is None:
         services = Services.create(settings or Settings.from_env())
     settings = services.settings
-    app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app = Flask(__name__, instance_path=str(settings.instance_dir),
+                static_folder=str(PROJECT_ROOT / "static"), static_url_path="/static",
+                template_folder="templates")
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_message_bytes + 1024 * 1024,
@@ -27,8 +29,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     from .api import api_bp
     from .api.errors import register_error_handlers
 
+    from . import addins, providers, web
+
     app.register_blueprint(api_bp)
     register_error_handlers(app)
+    web.init_app(app)
+    addins.init_app(app)
+    providers.init_app(app)
 
     @app.teardown_appcontext
     def _close_session(_exc):

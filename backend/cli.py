@@ -62,6 +62,9 @@ def _guard(fn):
 def main() -> None:
     """Smart Bcc: log a sales team's email into its CRM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # aiosmtpd logs every SMTP command at INFO, alembic every plugin; keep the console readable.
+    for noisy in ("mail.log", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @main.group()
@@ -198,6 +201,18 @@ def smtpd() -> None:
 
     run_forever(_services())
 
+
+def _register_plugins() -> None:
+    # Command groups that live beside their feature (add-in manifests, providers).
+    from .addins import cli as addins_cli
+    from .providers import cli as providers_cli
+
+    for module in (addins_cli, providers_cli):
+        for command in getattr(module, "COMMANDS", []):
+            main.add_command(command)
+
+
+_register_plugins()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

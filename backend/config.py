@@ -22,6 +22,10 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _list(name: str) -> tuple:
+    return tuple(v.strip() for v in os.environ.get(name, "").split(",") if v.strip())
+
+
 class ConfigError(Exception):
     """A setting is missing or malformed; the message says which and how to fix it."""
 
@@ -68,6 +72,25 @@ class Settings:
     outbox_dir: Path = field(default=Path("instance/outbox"))
     old_address_grace_days: int = 30
     max_message_bytes: int = MAX_MESSAGE_BYTES
+    # Microsoft (Outlook add-in tokens, Graph). URLs are settings so tests and
+    # sovereign clouds can point them elsewhere.
+    ms_client_id: str = ""
+    ms_client_secret: str = ""
+    ms_authority_host: str = "https://login.microsoftonline.com"
+    ms_jwks_url: str = "https://login.microsoftonline.com/common/discovery/v2.0/keys"
+    ms_graph_url: str = "https://graph.microsoft.com/v1.0"
+    ms_allowed_tenants: tuple = ()
+    # Google (Gmail add-on requests, Gmail API).
+    google_client_id: str = ""
+    google_client_secret: str = ""
+    google_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+    google_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
+    gmail_api_url: str = "https://gmail.googleapis.com/"
+    gmail_addon_audience: str = ""  # the add-on's endpoint URL Google signs tokens for
+    gmail_addon_service_account: str = ""
+    # Fernet keys for provider refresh tokens, newest first (rotation: prepend).
+    token_keys: tuple = ()
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -98,6 +121,22 @@ class Settings:
             mail_from=os.environ.get("SMARTBCC_MAIL_FROM", f"Smart Bcc <no-reply@{mail_domain}>"),
             outbox_dir=Path(os.environ.get("SMARTBCC_OUTBOX_DIR") or instance_dir / "outbox"),
             old_address_grace_days=_int("SMARTBCC_OLD_ADDRESS_GRACE_DAYS", 30),
+            ms_client_id=os.environ.get("SMARTBCC_MS_CLIENT_ID", ""),
+            ms_client_secret=os.environ.get("SMARTBCC_MS_CLIENT_SECRET", ""),
+            ms_authority_host=os.environ.get("SMARTBCC_MS_AUTHORITY_HOST", "https://login.microsoftonline.com").rstrip("/"),
+            ms_jwks_url=os.environ.get("SMARTBCC_MS_JWKS_URL",
+                                       "https://login.microsoftonline.com/common/discovery/v2.0/keys"),
+            ms_graph_url=os.environ.get("SMARTBCC_MS_GRAPH_URL", "https://graph.microsoft.com/v1.0").rstrip("/"),
+            ms_allowed_tenants=_list("SMARTBCC_MS_ALLOWED_TENANTS"),
+            google_client_id=os.environ.get("SMARTBCC_GOOGLE_CLIENT_ID", ""),
+            google_client_secret=os.environ.get("SMARTBCC_GOOGLE_CLIENT_SECRET", ""),
+            google_auth_url=os.environ.get("SMARTBCC_GOOGLE_AUTH_URL", "https://accounts.google.com/o/oauth2/v2/auth"),
+            google_token_url=os.environ.get("SMARTBCC_GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token"),
+            google_jwks_url=os.environ.get("SMARTBCC_GOOGLE_JWKS_URL", "https://www.googleapis.com/oauth2/v3/certs"),
+            gmail_api_url=os.environ.get("SMARTBCC_GMAIL_API_URL", "https://gmail.googleapis.com/"),
+            gmail_addon_audience=os.environ.get("SMARTBCC_GMAIL_ADDON_AUDIENCE", ""),
+            gmail_addon_service_account=os.environ.get("SMARTBCC_GMAIL_ADDON_SERVICE_ACCOUNT", ""),
+            token_keys=_list("SMARTBCC_TOKEN_KEYS"),
         )
         values.update(overrides)
         if "secret_key" not in overrides:

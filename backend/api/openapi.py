@@ -1,6 +1,8 @@
 """The OpenAPI document at /api/v1/openapi.json, built from the registered endpoints and schemas."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, jsonify
@@ -60,9 +62,21 @@ def build_spec() -> dict:
         paths.setdefault(path, {})[method] = op
     for path, ops in paths.items():
         spec.path(path=path, operations=ops)
-    document_dict = spec.to_dict()
+    document_dict = _numbers(spec.to_dict())
     document_dict["servers"] = [{"url": "/api/v1"}]
     return document_dict
+
+
+def _numbers(value):
+    """Decimals (apispec copies a Decimal field's Range bounds as Decimal) become JSON numbers;
+    Flask would otherwise write them as strings, which OpenAPI forbids for minimum/maximum."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    return value
 
 
 @bp.get("/openapi.json")

@@ -8,8 +8,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from ..models.crm import DEAL_STATUSES
 
 Title = lambda: fields.Str(required=True, validate=validate.Length(min=1, max=300))  # noqa: E731
-# Ids are 64-bit; a larger number would overflow the database driver instead of failing validation.
-OptionalId = lambda: fields.Int(allow_none=True, validate=validate.Range(min=1, max=2**63 - 1))  # noqa: E731
+# Ids are 64-bit JSON integers: 1.5 or "7" is an error (not truncated), and a larger number
+# would overflow the database driver instead of failing validation.
+OptionalId = lambda: fields.Int(strict=True, allow_none=True, validate=validate.Range(min=1, max=2**63 - 1))  # noqa: E731
 # The largest amount deals.value (NUMERIC(14, 2)) can hold.
 MAX_MONEY = Decimal("999999999999.99")
 

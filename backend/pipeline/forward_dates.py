@@ -81,17 +81,18 @@ def _extract_offset(text: str) -> tuple[int | None, str]:
     return None, text
 
 
-def _extract_time(text: str) -> tuple[tuple[int, int, int] | None, str]:
+def _extract_time(text: str) -> tuple[tuple[int, int, int] | None, bool, str]:
+    """(hour, minute, second) or None, whether AM/PM was written, the rest."""
     match = _TIME_RE.search(text)
     if not match:
-        return None, text
+        return None, False, text
     hour, minute, second = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
     meridiem = match.group(5)
     if meridiem:
         if not 1 <= hour <= 12:
-            return None, text
+            raise ValueError("hour out of range for AM/PM")
         hour = hour % 12 + (12 if meridiem == "p" else 0)
-    return (hour, minute, second), text[: match.start()] + " " + text[match.end():]
+    return (hour, minute, second), bool(meridiem), text[: match.start()] + " " + text[match.end():]
 
 
 def _ymd_from_numbers(a: str, b: str, c: str, dayfirst: bool) -> tuple[int, int, int] | None:
@@ -109,12 +110,13 @@ def _ymd_from_numbers(a: str, b: str, c: str, dayfirst: bool) -> tuple[int, int,
 
 
 def parse_forward_date(value: str | None, default_tz: timezone | None = None,
-                       dayfirst: bool = True) -> datetime | None:
+                       dayfirst: bool | None = None) -> datetime | None:
     """The instant written in a forward header, as an aware UTC datetime, or None.
 
     ``default_tz`` applies when the text names no zone (Gmail and Outlook print
     the forwarder's local time without one); ``dayfirst`` settles all-numeric
-    dates like 03/04/2025 (False for US English)."""
+    dates like 03/04/2025; by default they are read day first unless the time
+    is written with AM/PM, which only US-English clients combine with numbers."""
     if not value:
         return None
     text = value.strip()[:MAX_DATE_LENGTH]
@@ -134,7 +136,12 @@ def parse_forward_date(value: str | None, default_tz: timezone | None = None,
     if iso:
         year, month, day, hour, minute = (int(g) for g in iso.groups()[:5])
         return _make(year, month, day, hour, minute, int(iso.group(6) or 0), offset, default_tz)
-    clock, lowered = _extract_time(lowered)
+    try:
+        clock, meridiem, lowered = _extract_time(lowered)
+    except ValueError:
+        return None
+    if dayfirst is None:
+        dayfirst = not meridiem
     hour, minute, second = clock or (0, 0, 0)
     tokens = _TOKEN_RE.findall(lowered)
     if offset is None:
@@ -145,7 +152,7 @@ def parse_forward_date(value: str | None, default_tz: timezone | None = None,
     numeric = _NUMERIC_DATE_RE.search(lowered)
     month_tokens = [t for t in tokens if t in MONTHS]
     if not month_tokens and numeric:
-        ymd = _ymd_from_numbers(*numeric.groups(), dayfirst=dayfirst)
+        ymd = _ymd_from_numbers(*numeric.groups(), dayfirst=bool(dayfirst))
         if ymd is None:
             return None
         return _make(*ymd, hour, minute, second, offset, default_tz)

@@ -172,11 +172,6 @@ def _outer_tz(msg: ParsedMessage):
     return timezone.utc
 
 
-def _dayfirst(value: str) -> bool:
-    # All-numeric dates with AM/PM come from US-English clients (month first).
-    return not re.search(r"\b[ap]\.?\s?m\b", value[:200], re.IGNORECASE)
-
-
 _HTML_HINTS = (
     ("outlook-web", ("divrplyfwdmsg", 'id="appendonsend"', "x_divrplyfwdmsg")),
     ("gmail", ("gmail_quote", "gmail_attr", "gmail_sendername")),
@@ -288,6 +283,8 @@ def _from_inline(msg: ParsedMessage) -> tuple[ForwardedOriginal | None, str]:
     if own is None and rendered:
         own = find_inline_forward(rendered, subject_forward, outer_key)
         own_source = "html" if own is not None else None
+    if own is None and not subject_forward:
+        return None, "none"  # quotequail's answer could not pass the subject gate either
     qq_t = _qq_text(text) if text and own_source != "html" else None
     qq_h = _qq_html(msg.html, rendered) if msg.html else None
     if own_source == "html" or (own_source is None and qq_t is None):
@@ -319,7 +316,7 @@ def _from_inline(msg: ParsedMessage) -> tuple[ForwardedOriginal | None, str]:
     body = _trim_signature(body or "")
     return ForwardedOriginal(
         sender=sender, to=parse_address_list(fields.get("to")), cc=parse_address_list(fields.get("cc")),
-        date=parse_forward_date(date_value, _outer_tz(msg), _dayfirst(date_value)),
+        date=parse_forward_date(date_value, _outer_tz(msg)),
         subject=fields.get("subject") or strip_forward_prefixes(msg.subject or "") or None,
         text=body or None, html=html, message_id=fields.get("message-id", "").strip(" <>") or None,
         source="inline",

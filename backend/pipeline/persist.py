@@ -37,8 +37,7 @@ class Persist:
             message.participants.append(Participant(
                 company_id=ctx.company_id, role=p.role, email=p.address.key[:320],
                 name=(p.address.name or "")[:200], person_id=p.person_id, user_id=p.user_id))
-        # Attachments of a forwarded original travel inside it; the outer ones are the rep's.
-        for part in parsed.attachments:
+        for part in _attachments(ctx):
             digest = ctx.services.blobs.put(part.content, part.sha256)
             message.attachments.append(Attachment(
                 company_id=ctx.company_id, filename=(part.filename or None) and part.filename[:255],
@@ -56,3 +55,21 @@ class Persist:
         ctx.record.message_id = message.id
         ctx.decide(self.name, "stored", f"message {message.id} in thread {thread.id}",
                    message_id=message.id, thread_id=thread.id)
+
+
+def _attachments(ctx: Context):
+    """The outer message's attachments, plus the forwarded original's when it came attached."""
+    parts = list(ctx.parsed.attachments)
+    original = ctx.forwarded
+    if original is not None and original.source == "attachment":
+        for attached in ctx.parsed.attached_messages:
+            if attached.message_id == original.message_id or len(ctx.parsed.attached_messages) == 1:
+                parts.extend(attached.attachments)
+                break
+    seen, unique = set(), []
+    for part in parts:
+        key = (part.sha256, part.filename)
+        if key not in seen:
+            seen.add(key)
+            unique.append(part)
+    return unique

@@ -1,0 +1,2 @@
+"""`smartbcc manifest ...` commands (filled in with the add-ins)."""
+COMMANDS: list = []

@@ -1,0 +1,2 @@
+"""`smartbcc providers ...` commands (filled in with the providers)."""
+COMMANDS: list = []
