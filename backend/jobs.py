@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Callable
 
@@ -13,6 +14,13 @@ log = logging.getLogger(__name__)
 
 # name -> function(services, *args). Filled by the modules that define jobs.
 TASKS: dict[str, Callable] = {}
+
+
+# (seconds, job name, args): run periodically — by a timer thread in the
+# embedded default, by Celery beat in production.
+PERIODIC: list[tuple[float, str, tuple]] = [
+    (60.0, "resume_pending", (60,)),
+]
 
 
 def task(name: str):
@@ -64,7 +72,32 @@ class JobRunner:
         for future in list(self._pending):
             future.result(timeout=timeout)
 
+    def start_periodic(self) -> None:
+        """In-process schedule for the embedded default (no beat, no Redis)."""
+        if self.mode != "inline" or getattr(self, "_timer", None) is not None:
+            return
+        self._stop = threading.Event()
+
+        def loop():
+            start = time.monotonic()
+            next_run = {i: start + interval for i, (interval, _n, _a) in enumerate(PERIODIC)}
+            while not self._stop.wait(1.0):
+                now = time.monotonic()
+                for i, (interval, name, args) in enumerate(PERIODIC):
+                    if now >= next_run[i]:
+                        next_run[i] = now + interval
+                        self.enqueue(name, *args)
+
+        self._timer = threading.Thread(target=loop, name="smartbcc-periodic", daemon=True)
+        self._timer.start()
+        # Mail acknowledged just before a crash must not wait for the first sweep.
+        self.enqueue("resume_pending", 0)
+
     def shutdown(self) -> None:
+        if getattr(self, "_timer", None) is not None:
+            self._stop.set()
+            self._timer.join(timeout=5)
+            self._timer = None
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
@@ -85,6 +118,10 @@ def celery_app():
         _celery = Celery("smartbcc", broker=settings.broker_url)
         _celery.conf.update(task_acks_late=True, task_reject_on_worker_lost=True,
                             worker_prefetch_multiplier=1, task_default_queue="smartbcc")
+        _celery.conf.beat_schedule = {
+            f"{name}-every-{int(interval)}s": {"task": f"smartbcc.{name}", "schedule": interval, "args": args}
+            for interval, name, args in PERIODIC
+        }
         _load_tasks()
         for name in TASKS:
             _celery.task(name=f"smartbcc.{name}", bind=False)(_celery_entry(name))

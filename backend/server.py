@@ -18,6 +18,7 @@ def serve_all(services) -> None:
     settings = services.settings
     app = create_app(services=services)
     smtp = start_controller(services)
+    services.jobs.start_periodic()  # also resumes mail accepted before a crash
     web = make_server(settings.http_host, settings.http_port, app, threaded=True)
     stop = threading.Event()
 

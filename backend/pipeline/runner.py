@@ -114,3 +114,20 @@ def retry_failed(services, record_ids: list[int] | None = None) -> dict[int, str
             session.get(InboundRecord, record_id).status = "received"
         results[record_id] = process_inbound(services, record_id)
     return results
+
+
+@task("resume_pending")
+def resume_pending(services, older_than_seconds: float = 0) -> int:
+    """Queues records accepted but never processed (a crash between 250 and processing)."""
+    from datetime import timedelta
+
+    cutoff = datetime.now(timezone.utc) - timedelta(seconds=older_than_seconds)
+    with services.db.session() as session:
+        ids = list(session.scalars(select(InboundRecord.id).where(
+            InboundRecord.status == "received", InboundRecord.received_at <= cutoff)
+            .order_by(InboundRecord.id)))
+    for record_id in ids:
+        services.jobs.enqueue("process_inbound", record_id)
+    if ids:
+        log.info("resumed %d inbound record(s) left unprocessed", len(ids))
+    return len(ids)
