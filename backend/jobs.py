@@ -20,6 +20,8 @@ TASKS: dict[str, Callable] = {}
 # embedded default, by Celery beat in production.
 PERIODIC: list[tuple[float, str, tuple]] = [
     (60.0, "resume_pending", (60,)),
+    # Mailbox syncs and announced-message looks that are due (backend/providers/tasks.py).
+    (30.0, "providers.tick", ()),
 ]
 
 
@@ -33,6 +35,7 @@ def task(name: str):
 def _load_tasks() -> None:
     # Importing the modules registers their jobs.
     from .pipeline import runner  # noqa: F401
+    from .providers import tasks  # noqa: F401
 
 
 class JobRunner:
@@ -44,6 +47,8 @@ class JobRunner:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: set[Future] = set()
         self._lock = threading.Lock()
+        if self.mode == "celery":
+            celery_app()  # build it once, before any thread sends
 
     def enqueue(self, name: str, *args) -> None:
         _load_tasks()
@@ -104,28 +109,39 @@ class JobRunner:
 
 
 _celery = None
+_celery_lock = threading.Lock()
 
 
 def celery_app():
-    """The Celery application of the `worker` and `beat` processes."""
+    """The Celery application of the `worker` and `beat` processes (and of senders)."""
     global _celery
-    if _celery is None:
-        from celery import Celery
-
-        from .config import Settings
-
-        settings = Settings.from_env()
-        _celery = Celery("smartbcc", broker=settings.broker_url)
-        _celery.conf.update(task_acks_late=True, task_reject_on_worker_lost=True,
-                            worker_prefetch_multiplier=1, task_default_queue="smartbcc")
-        _celery.conf.beat_schedule = {
-            f"{name}-every-{int(interval)}s": {"task": f"smartbcc.{name}", "schedule": interval, "args": args}
-            for interval, name, args in PERIODIC
-        }
-        _load_tasks()
-        for name in TASKS:
-            _celery.task(name=f"smartbcc.{name}", bind=False)(_celery_entry(name))
+    if _celery is not None:
+        return _celery
+    # Celery's lazy module attributes are not safe to import from several
+    # threads at once (the SMTP handler's executor does exactly that).
+    with _celery_lock:
+        if _celery is None:
+            _celery = _make_celery()
     return _celery
+
+
+def _make_celery():
+    from celery import Celery
+
+    from .config import Settings
+
+    settings = Settings.from_env()
+    app = Celery("smartbcc", broker=settings.broker_url)
+    app.conf.update(task_acks_late=True, task_reject_on_worker_lost=True,
+                    worker_prefetch_multiplier=1, task_default_queue="smartbcc")
+    app.conf.beat_schedule = {
+        f"{name}-every-{int(interval)}s": {"task": f"smartbcc.{name}", "schedule": interval, "args": args}
+        for interval, name, args in PERIODIC
+    }
+    _load_tasks()
+    for name in TASKS:
+        app.task(name=f"smartbcc.{name}", bind=False, typing=False)(_celery_entry(name))
+    return app
 
 
 _worker_services = None
@@ -140,5 +156,5 @@ def _celery_entry(name: str):
 
             _worker_services = Services.create(Settings.from_env(jobs="eager"))
         TASKS[name](_worker_services, *args)
-    run.__name__ = name
+    run.__name__ = name.replace(".", "_")
     return run

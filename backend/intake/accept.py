@@ -71,7 +71,11 @@ def accept_message(services, raw: bytes, *, source: str, envelope_from: str | No
         session.flush()
         ids = [r.id for r in records]
     for record_id in ids:
-        services.jobs.enqueue("process_inbound", record_id)
+        try:
+            services.jobs.enqueue("process_inbound", record_id)
+        except Exception:
+            # The mail is safe; the periodic resume_pending sweep will queue it.
+            log.exception("could not queue inbound record %s; the sweep will pick it up", record_id)
     return ids
 
 

@@ -33,7 +33,8 @@ def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | Non
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
+            tail = Path(proc.log_path).read_text(errors="replace")[-2000:] if hasattr(proc, "log_path") else ""
+            raise RuntimeError(f"process exited with {proc.returncode}: {tail}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -42,8 +43,15 @@ def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | Non
     raise TimeoutError(f"nothing listens on port {port}")
 
 
-def start(args: list[str], env: dict, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def start(args: list[str], env: dict, port: int, log_dir: Path | None = None) -> subprocess.Popen:
+    """Starts a process and waits for its port; its stderr goes to a log file for post-mortems."""
+    log_dir = Path(log_dir or env.get("SMARTBCC_INSTANCE_DIR", "."))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{Path(args[0]).name}-{args[1] if len(args) > 1 else ''}-{port}.log"
+    log = open(log_path, "ab")
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    proc.log_path = log_path
+    log.close()
     wait_for_port(port, proc=proc)
     return proc
 
