@@ -89,6 +89,10 @@ class Settings:
     gmail_api_url: str = "https://gmail.googleapis.com/"
     gmail_addon_audience: str = ""  # the add-on's endpoint URL Google signs tokens for
     gmail_addon_service_account: str = ""
+    # Sender authentication: authserv-ids of front MTAs whose Authentication-Results
+    # are trusted, and the DNS server for DKIM keys ("host:port"; empty: system's).
+    trusted_authserv_ids: tuple = ()
+    dns_resolver: str = ""
     # Fernet keys for provider refresh tokens, newest first (rotation: prepend).
     token_keys: tuple = ()
 
@@ -137,6 +141,8 @@ class Settings:
             gmail_addon_audience=os.environ.get("SMARTBCC_GMAIL_ADDON_AUDIENCE", ""),
             gmail_addon_service_account=os.environ.get("SMARTBCC_GMAIL_ADDON_SERVICE_ACCOUNT", ""),
             token_keys=_list("SMARTBCC_TOKEN_KEYS"),
+            trusted_authserv_ids=tuple(v.lower() for v in _list("SMARTBCC_TRUSTED_AUTHSERV_IDS")),
+            dns_resolver=os.environ.get("SMARTBCC_DNS_RESOLVER", ""),
         )
         values.update(overrides)
         if "secret_key" not in overrides:

@@ -24,6 +24,7 @@ class SmartBccSettingsSchema(Schema):
     link_emails_to_items = fields.Bool()
     default_sharing = fields.Str(validate=validate.OneOf(("private", "shared")))
     company_domain = fields.Str(validate=validate.Length(min=3, max=253))
+    sender_verification = fields.Str(validate=validate.OneOf(("off", "flag", "reject")))
 
 
 class AlternativeAddressSchema(Schema):
@@ -72,6 +73,7 @@ def smart_bcc_settings() -> dict:
         "link_emails_to_items": user.link_emails_to_items,
         "default_sharing": user.default_sharing,
         "can_change_domain": user.is_admin,
+        "sender_verification": company.sender_auth_policy,
         "old_address_grace_days": services().settings.old_address_grace_days,
     }
 
@@ -95,6 +97,11 @@ def patch_settings():
                                   services().settings.old_address_grace_days)
         except AccountError as exc:
             raise ApiError(400, str(exc), {"company_domain": [str(exc)]}) from exc
+    if "sender_verification" in data:
+        if not g.user.is_admin:
+            raise ApiError(403, "Only a company admin can change sender verification; ask your admin.",
+                           {"sender_verification": ["Admins only."]})
+        g.user.company.sender_auth_policy = data["sender_verification"]
     for key in ("link_emails_to_items", "default_sharing"):
         if key in data:
             setattr(g.user, key, data[key])

@@ -7,7 +7,8 @@ from collections import OrderedDict
 
 from ..models import InboundRecord
 from .checks import (HeaderSummary, Rejection, Route, accepted_user, read_headers, route_address,
-                     sender_not_accepted, too_large, unknown_address)
+                     sender_not_accepted, sender_not_authenticated, too_large, unknown_address)
+from .sender_auth import check_sender
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def accept_message(services, raw: bytes, *, source: str, envelope_from: str | No
                 log.info("sender %r not accepted by company %s", headers.from_address, company_id)
         if not accepted:
             raise sender_not_accepted(headers.from_address or _first_from(raw, headers))
+        accepted, auth = _authenticate(session, raw, headers.from_address, accepted, settings)
         digest = hashlib.sha256(raw).hexdigest()
         # The bytes are fsynced before the rows commit, and the rows commit
         # before the caller answers 250: an acknowledged mail is never lost.
@@ -58,12 +60,18 @@ def accept_message(services, raw: bytes, *, source: str, envelope_from: str | No
         records = []
         for company_id, user_id, company_routes in accepted:
             decisions = [_acceptance_decision(source, headers, envelope_from, company_routes)]
+            if company_id in auth:
+                verdict, policy = auth[company_id]
+                decisions.append({"stage": "intake", "outcome": f"sender-{verdict.verdict}",
+                                  "reason": f"sender verification ({verdict.method}, policy {policy}): "
+                                            f"{verdict.detail}", "sender_auth": verdict.verdict})
             decisions.extend(extra_decisions or [])
             record = InboundRecord(
                 company_id=company_id, user_id=user_id, source=source,
                 envelope_from=(envelope_from or "")[:320] or None,
                 recipients=[r.as_dict() for r in company_routes],
                 header_from=headers.from_address, raw_sha256=digest, raw_size=len(raw),
+                sender_auth=auth[company_id][0].verdict if company_id in auth else None,
                 status="received", decisions=decisions,
             )
             session.add(record)
@@ -77,6 +85,23 @@ def accept_message(services, raw: bytes, *, source: str, envelope_from: str | No
             # The mail is safe; the periodic resume_pending sweep will queue it.
             log.exception("could not queue inbound record %s; the sweep will pick it up", record_id)
     return ids
+
+
+def _authenticate(session, raw, from_address, accepted, settings):
+    """Applies each company's sender verification policy; drops the companies that reject."""
+    from ..models import Company
+
+    policies = {cid: session.get(Company, cid).sender_auth_policy for cid, _u, _r in accepted}
+    if all(p == "off" for p in policies.values()):
+        return accepted, {}
+    verdict = check_sender(raw, from_address, settings)  # one check serves every company
+    auth = {cid: (verdict, p) for cid, p in policies.items() if p != "off"}
+    if verdict.passed:
+        return accepted, auth
+    kept = [entry for entry in accepted if policies[entry[0]] != "reject"]
+    if not kept:
+        raise sender_not_authenticated(from_address, verdict.detail)
+    return kept, auth
 
 
 def _first_from(raw: bytes, headers: HeaderSummary) -> str:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.header import decode_header, make_header
-from email.parser import BytesHeaderParser
+from email.parser import HeaderParser
 from email.policy import compat32
 
 from sqlalchemy import select
@@ -51,6 +51,18 @@ class SenderNotAccepted(Rejection):
     http_status = 403
 
 
+class SenderNotAuthenticated(Rejection):
+    smtp_status = "5.7.26"
+    http_status = 403
+
+
+def sender_not_authenticated(sender: str, detail: str) -> SenderNotAuthenticated:
+    return SenderNotAuthenticated(
+        f"Smart Bcc could not verify that this mail really comes from <{_printable(sender)}> "
+        f"({_printable(detail)}). Your company only accepts DKIM-signed mail; ask your mail admin "
+        "to sign outgoing mail, or an admin to relax Settings > Smart Bcc > sender verification.")
+
+
 def unknown_address(address: str) -> UnknownAddress:
     shown = _printable(address)
     return UnknownAddress(
@@ -74,7 +86,8 @@ def sender_not_accepted(sender: str) -> SenderNotAccepted:
 def _printable(text: str) -> str:
     # Replies must stay one safe line: no CR/LF injection, bounded length.
     cleaned = re.sub(r"[\x00-\x1f\x7f<>]", "", text or "")
-    return cleaned[:200]
+    # Undecodable bytes arrive as lone surrogates, which no reply can be encoded with.
+    return cleaned[:200].encode("utf-8", "replace").decode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -151,7 +164,9 @@ def read_headers(raw: bytes) -> HeaderSummary:
     cut = min(x for x in (end, end_lf, len(raw)) if x >= 0)
     head = raw[: min(cut, 1024 * 1024)]
     try:
-        msg = BytesHeaderParser(policy=compat32).parsebytes(head)
+        # UTF-8 headers (SMTPUTF8, RFC 6532) are read as text, so a UTF-8 local part in
+        # From: compares equal to the stored address; other bytes stay surrogate-escaped.
+        msg = HeaderParser(policy=compat32).parsestr(head.decode("utf-8", "surrogateescape"))
     except Exception:  # the stdlib parser should not raise, but the reply must not depend on it
         return HeaderSummary(None, 0, None, ["header block unreadable"])
     values = msg.get_all("From") or []

@@ -21,6 +21,8 @@ class Company(Base):
     # Local part of the universal Smart Bcc address; unique across companies.
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     inbound_secret_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # What to do when the From: domain fails DKIM/DMARC alignment: off, flag, reject.
+    sender_auth_policy: Mapped[str] = mapped_column(String(8), default="off", server_default="off")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     users: Mapped[list["User"]] = relationship(back_populates="company")

@@ -28,6 +28,8 @@ class InboundRecord(CompanyScoped, Base):
     # The Smart Bcc addresses this arrival was sent to (as written by the sender).
     recipients: Mapped[list] = mapped_column(default=list)
     header_from: Mapped[str | None] = mapped_column(String(320))
+    # Outcome of the sender authentication check ("pass", "fail", "none", ...), if run.
+    sender_auth: Mapped[str | None] = mapped_column(String(16))
     raw_sha256: Mapped[str] = mapped_column(String(64))
     raw_size: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(12), default="received")
