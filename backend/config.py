@@ -93,6 +93,12 @@ class Settings:
     # are trusted, and the DNS server for DKIM keys ("host:port"; empty: system's).
     trusted_authserv_ids: tuple = ()
     dns_resolver: str = ""
+    # Rate limits as "count/seconds" ("" or "0": none); Redis shares them across processes.
+    smtp_limit_per_sender: str = "120/60"
+    smtp_limit_per_company: str = "1200/60"
+    api_limit_per_user: str = "600/60"
+    api_limit_per_company: str = "3000/60"
+    rate_limit_redis_url: str = ""
     # Fernet keys for provider refresh tokens, newest first (rotation: prepend).
     token_keys: tuple = ()
 
@@ -143,6 +149,11 @@ class Settings:
             token_keys=_list("SMARTBCC_TOKEN_KEYS"),
             trusted_authserv_ids=tuple(v.lower() for v in _list("SMARTBCC_TRUSTED_AUTHSERV_IDS")),
             dns_resolver=os.environ.get("SMARTBCC_DNS_RESOLVER", ""),
+            smtp_limit_per_sender=os.environ.get("SMARTBCC_SMTP_LIMIT_PER_SENDER", "120/60"),
+            smtp_limit_per_company=os.environ.get("SMARTBCC_SMTP_LIMIT_PER_COMPANY", "1200/60"),
+            api_limit_per_user=os.environ.get("SMARTBCC_API_LIMIT_PER_USER", "600/60"),
+            api_limit_per_company=os.environ.get("SMARTBCC_API_LIMIT_PER_COMPANY", "3000/60"),
+            rate_limit_redis_url=os.environ.get("SMARTBCC_RATE_LIMIT_REDIS_URL", ""),
         )
         values.update(overrides)
         if "secret_key" not in overrides:

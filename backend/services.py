@@ -18,6 +18,7 @@ class Services:
     db: Database
     blobs: "BlobStore"
     jobs: "JobRunner"
+    limiter: object = None
 
     @classmethod
     def create(cls, settings: Settings) -> "Services":
@@ -27,6 +28,9 @@ class Services:
         db = Database(settings.database_url)
         services = cls(settings=settings, db=db, blobs=BlobStore(settings.blob_dir), jobs=None)  # type: ignore[arg-type]
         services.jobs = JobRunner(services)
+        from .ratelimit import RateLimiter
+
+        services.limiter = RateLimiter(settings.rate_limit_redis_url)
         return services
 
     def close(self) -> None:

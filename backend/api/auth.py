@@ -30,6 +30,22 @@ def user_from_bearer() -> User | None:
     return user
 
 
+def enforce_api_limits(user: User) -> None:
+    from flask import current_app
+
+    from ..ratelimit import Limit
+
+    services = current_app.extensions["smartbcc"]
+    settings = services.settings
+    verdict = services.limiter.check_all([
+        (f"api:user:{user.id}", Limit.parse(settings.api_limit_per_user)),
+        (f"api:company:{user.company_id}", Limit.parse(settings.api_limit_per_company)),
+    ])
+    if not verdict.allowed:
+        raise ApiError(429, f"Too many requests; retry in {verdict.retry_after} seconds.",
+                       headers={"Retry-After": str(verdict.retry_after)})
+
+
 def login_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -38,6 +54,7 @@ def login_required(view):
             raise UNAUTHORIZED
         g.user = user
         g.company_id = user.company_id
+        enforce_api_limits(user)
         return view(*args, **kwargs)
     return wrapper
 

@@ -5,6 +5,7 @@ import logging
 
 from flask import Blueprint, request
 from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..api.common import db_session, ok, services
 from ..api.errors import ApiError
@@ -12,7 +13,7 @@ from ..api.openapi import document
 from ..models import Company
 from ..security import hash_token
 from .accept import accept_message
-from .checks import Rejection, route_address, unknown_address
+from .checks import Rejection, route_address, too_large, unknown_address
 
 log = logging.getLogger(__name__)
 bp = Blueprint("inbound", __name__)
@@ -36,6 +37,15 @@ def _company_from_secret() -> Company:
 
 
 def _raw_and_recipients() -> tuple[bytes, list[str], str | None]:
+    try:
+        return _read_request()
+    except RequestEntityTooLarge:
+        # Past MAX_CONTENT_LENGTH: the same words as the acceptance check and SMTP's 552 5.3.4.
+        rejection = too_large(services().settings.max_message_bytes)
+        raise ApiError(rejection.http_status, rejection.message, {"mime": [rejection.message]}) from None
+
+
+def _read_request() -> tuple[bytes, list[str], str | None]:
     recipients = [r for r in request.args.getlist("recipient") if r.strip()]
     sender = request.args.get("sender")
     if request.mimetype == "multipart/form-data":
@@ -61,6 +71,13 @@ def _raw_and_recipients() -> tuple[bytes, list[str], str | None]:
 @bp.post("/inbound/mime")
 def inbound_mime():
     company = _company_from_secret()
+    from ..ratelimit import Limit
+
+    settings = services().settings
+    verdict = services().limiter.hit(f"smtp:company:{company.id}", Limit.parse(settings.smtp_limit_per_company))
+    if not verdict.allowed:
+        raise ApiError(429, f"Too many messages to Smart Bcc right now; retry in {verdict.retry_after} seconds.",
+                       headers={"Retry-After": str(verdict.retry_after)})
     raw, recipients, sender = _raw_and_recipients()
     svc = services()
     routes = []
@@ -76,4 +93,9 @@ def inbound_mime():
         ids = accept_message(svc, raw, source="http", envelope_from=sender, routes=routes)
     except Rejection as rejection:
         raise ApiError(rejection.http_status, rejection.message) from rejection
+    except Exception:
+        # Our fault (storage, database): nothing was stored, and the caller should retry.
+        log.exception("accepting an inbound message failed")
+        raise ApiError(503, "Smart Bcc could not store the message right now; nothing was stored. "
+                            "Retry in a minute.", headers={"Retry-After": "30"}) from None
     return ok({"inbound_ids": ids, "status": "accepted"}, 201)

@@ -29,9 +29,25 @@ class SmartBccSMTP(SMTP):
 
     async def push(self, status: str) -> None:
         # aiosmtpd words its own size replies; the sender should hear ours.
-        if status.startswith("552 Error:"):
+        # A DATA line past line_length_limit (> the size limit) means the message is too large.
+        if status.startswith("552 Error:") or status.startswith("500 Line too long"):
             status = too_large(self.data_size_limit or 0).smtp_reply
         await super().push(status)
+
+
+def rate_limited(services, sender: str | None, company_id: int) -> str | None:
+    """The 451 reply when the sender or the company is over its limit, else None."""
+    from ..ratelimit import Limit
+
+    settings = services.settings
+    verdict = services.limiter.check_all([
+        (f"smtp:sender:{(sender or '').lower()}", Limit.parse(settings.smtp_limit_per_sender)),
+        (f"smtp:company:{company_id}", Limit.parse(settings.smtp_limit_per_company)),
+    ])
+    if verdict.allowed:
+        return None
+    return (f"451 4.7.1 Too many messages to Smart Bcc right now; "
+            f"retry in {verdict.retry_after} seconds (your server will do so).")
 
 
 class SmartBccHandler:
@@ -49,6 +65,12 @@ class SmartBccHandler:
             return TEMPORARY_FAILURE
         if route is None:
             return unknown_address(address).smtp_reply
+        if not getattr(envelope, "rate_checked", False):
+            # Counted once per message, at its first good recipient.
+            refusal = rate_limited(self.services, envelope.mail_from, route.company_id)
+            if refusal:
+                return refusal
+            envelope.rate_checked = True
         envelope.rcpt_tos.append(address)
         if not hasattr(envelope, "routes"):
             envelope.routes = []
@@ -110,6 +132,8 @@ def start_controller(services, hostname=None, port=None) -> SmartBccController:
 
 def run_forever(services) -> None:
     controller = start_controller(services)
+    # With in-process jobs this process also finishes what a crash left behind.
+    services.jobs.start_periodic()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

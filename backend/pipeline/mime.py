@@ -12,7 +12,7 @@ from email.message import Message
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 
-from .message import Address, AttachmentPart, ParsedMessage
+from .message import AttachmentPart, ParsedMessage
 from .mime_addresses import (
     clean_text, codec_name, decode_bytes, decode_words, parse_address_header, unescape,
 )
@@ -23,8 +23,8 @@ MAX_IDS = 100
 MAX_DEFECTS = 100
 MAX_MULTIPART_DEPTH = 100  # independent of max_depth, which counts enclosed messages
 _RAW_HEADER_SLICE = 64 * 1024  # decoding more than this of one header is wasted work
-_FETCH_LIMIT = 4096  # longest structured header value handed to the header registry
-_LEGACY_PARSE_BOUNDARIES = 5000
+_FETCH_LIMIT = 256  # longer header values skip the header registry and stay raw text
+_LEGACY_PARSE_BOUNDARIES = 2000
 
 _LOOKUP = {
     "message-id", "in-reply-to", "references", "subject", "date", "from", "sender", "to",
@@ -60,21 +60,32 @@ class _Budget:
         return not self.exhausted
 
 
-class _BoundedPolicy(EmailPolicy):
-    """policy.default with bounded header parsing: the header registry is superlinear in
-    value length and re-parses on every access, and the feed parser asks for each part's
-    Content-Type several times, so values are cut short and parsed objects reused."""
+class _RawFetchPolicy(EmailPolicy):
+    """policy.default, but header values are handed out as raw text (8-bit bytes as
+    surrogate escapes), which Message's getters read the way compat32 does. The header
+    registry costs ~2 us per byte, re-parses on every access and can raise; compat32
+    itself would replace 8-bit bytes in its Header objects."""
 
     def header_fetch_parse(self, name, value):
-        if hasattr(value, "name"):
+        return value
+
+
+class _BoundedPolicy(_RawFetchPolicy):
+    """Short values still get policy.default's parsing; the feed parser asks for each
+    part's Content-Type several times, so the last few parsed values are reused."""
+
+    def header_fetch_parse(self, name, value):
+        if hasattr(value, "name") or len(value) > _FETCH_LIMIT:
             return value
-        return _parsed_header(name, value[:_FETCH_LIMIT].replace("\r", "").replace("\n", ""))
+        return _parsed_header(name, value.replace("\r", "").replace("\n", ""))
 
 
+_RAW_POLICY = _RawFetchPolicy()
 _POLICY = _BoundedPolicy()
 
 
-@functools.lru_cache(maxsize=1024)
+# Small on purpose: cached parse trees are large, and many live objects slow the GC down.
+@functools.lru_cache(maxsize=32)
 def _parsed_header(name: str, value: str):
     return _POLICY.header_factory(name, value)
 
@@ -90,10 +101,10 @@ def parse_message(raw: bytes, *, max_depth: int = 5, max_parts: int = 500,
         budget = _Budget(max_parts)
         limits = (max(max_depth, 0), max(max_header_count, 0))
         result = _from_message(msg, 0, limits, budget)
-        for text in defects + budget.notes:
-            _defect(result, text)
         if budget.exhausted:
-            _defect(result, f"more than {max_parts} MIME parts; the rest was skipped")
+            defects.append(f"more than {max_parts} MIME parts; the rest was skipped")
+        # Whole-message problems go first, so the defect cap never hides them.
+        result.defects = list(dict.fromkeys(defects + budget.notes + result.defects))[:MAX_DEFECTS + 1]
         return result
     except Exception as exc:  # noqa: BLE001 - last resort, every stage guards itself too
         return ParsedMessage(defects=[f"message unreadable ({type(exc).__name__})"],
@@ -101,17 +112,25 @@ def parse_message(raw: bytes, *, max_depth: int = 5, max_parts: int = 500,
 
 
 def _parse_bytes(data: bytes, defects: list[str]) -> Message:
-    # Even cached, policy.default costs ~10x compat32 per part; an absurd part count is an
-    # attack or a broken generator, and compat32 reads the same structure.
+    # Even bounded, the header registry costs ~10x the rest per part; an absurd part count
+    # is an attack or a broken generator, and raw-text reading finds the same structure.
     chosen = _POLICY
     if data.count(b"\n--") > _LEGACY_PARSE_BOUNDARIES:
         defects.append(f"more than {_LEGACY_PARSE_BOUNDARIES} boundary lines; parsed in legacy mode")
-        chosen = policy.compat32
+        chosen = _RAW_POLICY
     try:
         return BytesParser(policy=chosen).parsebytes(data)
     except Exception as exc:  # noqa: BLE001 - e.g. RecursionError on absurd nesting
-        defects.append(f"MIME structure unreadable ({type(exc).__name__}); body kept as plain text")
-        return BytesParser(policy=chosen).parsebytes(data, headersonly=True)
+        problem = type(exc).__name__
+    if chosen is _POLICY and problem != "RecursionError":
+        try:  # the header registry is the only difference between the two policies
+            msg = BytesParser(policy=_RAW_POLICY).parsebytes(data)
+            defects.append(f"structured headers unreadable ({problem}); parsed in legacy mode")
+            return msg
+        except Exception as exc:  # noqa: BLE001
+            problem = type(exc).__name__
+    defects.append(f"MIME structure unreadable ({problem}); body kept as plain text")
+    return BytesParser(policy=_RAW_POLICY).parsebytes(data, headersonly=True)
 
 
 def _defect(pm: ParsedMessage, text: str) -> None:
@@ -193,7 +212,7 @@ def _read_fields(pm: ParsedMessage, found: dict[str, list[str]]) -> None:
     subject = found.get("subject")
     pm.subject = " ".join(_header_text(subject[0]).split()) if subject else ""
     ref = found.get("x-smartbcc-ref")
-    pm.smartbcc_ref = _header_text(ref[0], 200).strip() or None if ref else None
+    pm.smartbcc_ref = (_header_text(ref[0], 200).strip() or None) if ref else None
     date = _first(found, "date")
     if date and date.strip():
         try:
@@ -225,8 +244,8 @@ def _read_fields(pm: ParsedMessage, found: dict[str, list[str]]) -> None:
 
 def _meta(part: Message) -> tuple[str, str | None, str | None, str | None]:
     """(content type, disposition, filename, charset). policy.default parses these headers
-    on access and can raise on odd values; compat32 reads the raw text and does not."""
-    for source in (lambda: part, lambda: _compat_copy(part)):
+    on access and can raise on odd values; the raw-text reading does not."""
+    for source in (lambda: part, lambda: _raw_copy(part)):
         try:
             view = source()
             return (view.get_content_type(), view.get_content_disposition(),
@@ -236,8 +255,8 @@ def _meta(part: Message) -> tuple[str, str | None, str | None, str | None]:
     return "application/octet-stream", None, None, None
 
 
-def _compat_copy(part: Message) -> Message:
-    copy = Message(policy=policy.compat32)
+def _raw_copy(part: Message) -> Message:
+    copy = Message(policy=_RAW_POLICY)
     for name, value in _raw_items(part):
         if str(name).lower().startswith("content-"):
             copy[name] = str(value)
@@ -257,7 +276,7 @@ def _leaf_bytes(pm: ParsedMessage, part: Message, ctype: str) -> bytes:
         data = part.get_payload(decode=True)
     except Exception:  # noqa: BLE001
         try:
-            data = _compat_copy(part).get_payload(decode=True)
+            data = _raw_copy(part).get_payload(decode=True)
         except Exception:  # noqa: BLE001
             data = None
     for defect in part.defects[seen:]:
@@ -293,8 +312,8 @@ def _attachment(pm: ParsedMessage, part: Message, ctype: str, disposition: str |
     else:
         data = _leaf_bytes(pm, part, ctype)
     cid_raw = next((v for n, v in _raw_items(part) if str(n).lower() == "content-id"), None)
-    cid = clean_text(_unfold(cid_raw), 998).strip("<> \t") or None if cid_raw else None
-    name = clean_text(decode_words(unescape(filename)), 255) or None if filename else None
+    cid = (clean_text(_unfold(cid_raw), 998).strip("<> \t") or None) if cid_raw else None
+    name = (clean_text(decode_words(unescape(filename)), 255) or None) if filename else None
     pm.attachments.append(AttachmentPart(
         filename=name, content_type=ctype, content=data,
         sha256=hashlib.sha256(data).hexdigest(), content_id=cid,
@@ -368,6 +387,8 @@ def _classify(pm: ParsedMessage, found: dict[str, list[str]], kinds: set[str]) -
     def first(name: str) -> str:
         return (_first(found, name) or "").strip().lower()
 
+    # Most specific first: DSNs often carry Auto-Submitted too, vacation(1) replies say
+    # "Precedence: bulk", and ARF reports arrive with "Precedence: list".
     senders = [a.key.partition("@")[0] for a in pm.from_ + [pm.sender_header] if a]
     if "report:feedback-report" in kinds or "message/feedback-report" in kinds:
         pm.auto_kind = "complaint"

@@ -17,8 +17,6 @@ MAX_ADDRESS_HEADER_CHARS = 100_000
 _CHARSET_ALIASES = {
     "x-unknown": None, "unknown": None, "unknown-8bit": None, "x-user-defined": None,
     "default": None, "charset": None,
-    # ascii-labelled mail often carries UTF-8 anyway; UTF-8 is a superset, so try it first.
-    "us-ascii": "utf-8", "ascii": "utf-8",
     "iso-8859-8-i": "iso-8859-8", "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030",
     "ks_c_5601-1987": "cp949", "x-sjis": "shift_jis", "x-mac-roman": "mac_roman",
 }
@@ -55,7 +53,9 @@ def decode_bytes(data: bytes, charset: object = None) -> str:
     """Declared charset, then UTF-8, then the declared charset with replacement, then a
     guess between UTF-8-with-replacement and latin-1 (which cannot fail)."""
     name = codec_name(charset)
-    for codec, errors in ((name, "strict"), ("utf-8", "strict"), (name, "replace")):
+    # 8-bit data labelled ascii is mislabelled, so ascii's reading of it is worthless.
+    lenient = None if name == "ascii" else name
+    for codec, errors in ((name, "strict"), ("utf-8", "strict"), (lenient, "replace")):
         if codec:
             try:
                 return data.decode(codec, errors)
@@ -139,9 +139,10 @@ def _split_top_level(value: str) -> list[str]:
     names ("undisclosed-recipients:;") so their members count as ordinary mailboxes."""
     pieces: list[str] = []
     buf: list[str] = []
-    quoted = escaped = angle = False
+    quoted = escaped = angle = addressy = False
     depth = 0
     for ch in value:
+        addressy = addressy or ch in "@<>"
         if escaped:
             escaped = False
         elif ch == "\\" and (quoted or depth):
@@ -156,12 +157,10 @@ def _split_top_level(value: str) -> list[str]:
             depth = 1
         elif ch in "<>":
             angle = ch == "<"
-        elif not angle and ch in ",;":
-            pieces.append("".join(buf))
-            buf = []
-            continue
-        elif not angle and ch == ":" and not any(c in "@<>" for c in buf):
-            buf = []
+        elif not angle and (ch in ",;" or (ch == ":" and not addressy)):
+            if ch != ":":
+                pieces.append("".join(buf))
+            buf, addressy = [], False
             continue
         buf.append(ch)
     pieces.append("".join(buf))
