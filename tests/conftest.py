@@ -46,6 +46,9 @@ def settings(tmp_path, database_url) -> Settings:
         jobs="eager",
         base_url="http://testserver",
         smtp_relay="",
+        # Limits are tested on their own (tests/security/test_rate_limits.py).
+        smtp_limit_per_sender="", smtp_limit_per_company="",
+        api_limit_per_user="", api_limit_per_company="",
     )
 
 

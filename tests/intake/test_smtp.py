@@ -2,16 +2,13 @@
 wording, what is stored (and what is not), and messages real mail servers send."""
 from __future__ import annotations
 
-import base64
 import json
-import os
 import smtplib
 
 import pytest
-from sqlalchemy import select
 
 from backend.config import MAX_MESSAGE_BYTES
-from backend.models import InboundRecord, MailMessage
+from backend.models import InboundRecord
 from backend.pipeline import runner
 from backend.pipeline.parse import Parse
 
@@ -304,6 +301,36 @@ def test_verified_alternative_address_is_accepted_into_that_users_mailbox(
     (thread,) = threads(bob)
     assert thread["owner_id"] == bob.user_id
     assert thread["subject"] == "From my phone"
+
+
+def test_verified_utf8_alternative_address_is_accepted_over_smtputf8(
+        smtp_client, acme, add_sender_address, records, threads):
+    add_sender_address(acme, "jörg@heim.example", verified=True)
+    raw = ("From: Jörg <jörg@heim.example>\r\nTo: bob@cust.example\r\nSubject: Vom Handy\r\n"
+           "Message-ID: <utf8alt@heim.example>\r\n\r\nHallo\r\n").encode("utf-8")
+    client = smtp_client()
+    assert client.sendmail("jörg@heim.example", [acme.bcc_address], raw, mail_options=["SMTPUTF8"]) == {}
+    (record,) = records()
+    assert record.user_id == acme.user_id
+    assert record.header_from == "jörg@heim.example"
+    assert [t["subject"] for t in threads(acme)] == ["Vom Handy"]
+
+
+def test_sender_utf8_stranger_gets_550_571_naming_the_address(transact, acme, stored):
+    raw = ("From: Zoë <zoë@fremd.example>\r\nTo: bob@cust.example\r\nSubject: Hallo\r\n\r\nHi\r\n"
+           ).encode("utf-8")
+    result = transact("zoë@fremd.example", [acme.bcc_address], raw, mail_options=["SMTPUTF8"])
+    assert_sender_not_accepted_reply(result.data, "zoë@fremd.example")
+    nothing_stored(stored)
+
+
+def test_sender_with_undecodable_from_bytes_gets_550_571_not_500(transact, acme, stored):
+    raw = b"From: J\xf6rg <j\xf6rg@fremd.example>\r\nTo: bob@cust.example\r\nSubject: x\r\n\r\nHi\r\n"
+    result = transact(acme.email, [acme.bcc_address], raw)
+    code, status, text = result.data
+    assert (code, status) == (550, "5.7.1"), result.data
+    assert "fremd.example" in text and SETTINGS_PATH in text
+    nothing_stored(stored)
 
 
 # --- durability: 250 only after commit, 451 for our failures -------------------------------------

@@ -24,6 +24,11 @@ def process_env(settings, **extra) -> dict:
         "SMARTBCC_MAIL_DOMAIN": settings.mail_domain,
         "SMARTBCC_SECRET_KEY": settings.secret_key,
         "SMARTBCC_JOBS": "inline",
+        # These tests stream more mail than one sender may send per minute.
+        "SMARTBCC_SMTP_LIMIT_PER_SENDER": "0",
+        "SMARTBCC_SMTP_LIMIT_PER_COMPANY": "0",
+        "SMARTBCC_API_LIMIT_PER_USER": "0",
+        "SMARTBCC_API_LIMIT_PER_COMPANY": "0",
     })
     env.update({k: str(v) for k, v in extra.items()})
     return env
