@@ -1,11 +1,9 @@
 """The acceptance checks every source shares: recipient, size and sender, with the words the sender sees."""
 from __future__ import annotations
 
-import email.utils
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.header import decode_header, make_header
 from email.parser import HeaderParser
 from email.policy import compat32
 
@@ -158,38 +156,42 @@ _ADDR_RE = re.compile(r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]
 
 
 def read_headers(raw: bytes) -> HeaderSummary:
+    """Never raises: whatever cannot be read becomes a problem, and no From means no sender."""
+    try:
+        return _read_headers(raw)
+    except Exception as exc:  # the SMTP reply must not depend on a parser corner case
+        return HeaderSummary(None, 0, None, [f"header block unreadable ({exc.__class__.__name__})"])
+
+
+def _read_headers(raw: bytes) -> HeaderSummary:
+    from ..pipeline.mime_addresses import clean_text, decode_words, parse_address_header, unescape
+
     # Only the header block: a 20 MB body need not be parsed to answer.
     end = raw.find(b"\r\n\r\n")
     end_lf = raw.find(b"\n\n")
     cut = min(x for x in (end, end_lf, len(raw)) if x >= 0)
     head = raw[: min(cut, 1024 * 1024)]
-    try:
-        # UTF-8 headers (SMTPUTF8, RFC 6532) are read as text, so a UTF-8 local part in
-        # From: compares equal to the stored address; other bytes stay surrogate-escaped.
-        msg = HeaderParser(policy=compat32).parsestr(head.decode("utf-8", "surrogateescape"))
-    except Exception:  # the stdlib parser should not raise, but the reply must not depend on it
-        return HeaderSummary(None, 0, None, ["header block unreadable"])
-    values = msg.get_all("From") or []
-    decoded = []
+    # UTF-8 headers (SMTPUTF8, RFC 6532) are read as text, so a UTF-8 local part in
+    # From: compares equal to the stored address; other bytes stay surrogate-escaped.
+    msg = HeaderParser(policy=compat32).parsestr(head.decode("utf-8", "surrogateescape"))
+    # raw_items() gives plain strings; get() would build Header objects whose str()
+    # raises on mixed non-ASCII and escaped bytes.
+    values, message_id = [], None
+    for name, value in msg.raw_items():
+        lname = name.strip().lower()
+        if lname == "from":
+            values.append(value)
+        elif lname == "message-id" and message_id is None:
+            message_id = clean_text(unescape(value), 255) or None
+    problems: list[str] = []
+    found = []
     for value in values[:5]:
-        try:
-            decoded.append(str(make_header(decode_header(str(value)))))
-        except Exception:
-            decoded.append(str(value))
-    pairs = []
-    for value in decoded:
-        try:
-            pairs.extend(email.utils.getaddresses([value]))
-        except Exception:
-            continue
-    found = [addr for _name, addr in pairs if addr and _ADDR_RE.match(addr)]
-    problems = []
+        text = clean_text(decode_words(unescape(value)), 4000)
+        # The strict parser refuses what the legacy one would misread (CVE-2023-27043).
+        found.extend(parse_address_header(text, "From", problems))
     if len(values) > 1:
         problems.append("several From headers")
-    # getaddresses splits on commas inside odd quoting (CVE-2023-27043); a From
-    # that yields other than one clean mailbox is not trusted for authorization.
-    if len(pairs) != 1 or len(found) != 1:
+    if len(found) != 1:
         problems.append("From header does not name exactly one address")
-    message_id = msg.get("Message-ID")
-    return HeaderSummary(found[0].lower() if len(found) == 1 and not problems else None,
-                         len(found), str(message_id).strip() if message_id else None, problems)
+    sender = found[0].email.lower() if len(found) == 1 and not problems else None
+    return HeaderSummary(sender, len(found), message_id, problems)
