@@ -10,7 +10,7 @@ from backend.intake.checks import read_headers
     # UTF-8 and undecodable bytes mixed in one From: made str(Header) raise (found by bench/fuzz_pipeline.py).
     b"From: \xc3\x81\xc3\x81\xc3\x81\xc3\x81\xc3\x81\xc3\x81\xff\xfe <rep@acme.example>\r\n\r\nbody",
     b"Message-ID: <\xc3\x81\xff@x>\r\nFrom: rep@acme.example\r\n\r\n",
-    b"Subject: ok\r\nX-\xc3\x81\xff: v\xff\r\nFrom: rep@acme.example\r\n\r\n",
+    b"From: rep@acme.example\r\nX-\xc3\x81\xff: v\xff\r\n\r\n",
 ])
 def test_mixed_and_broken_bytes_in_headers_are_read_not_raised(raw):
     summary = read_headers(raw)
