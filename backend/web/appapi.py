@@ -1,0 +1,68 @@
+"""Small session-authenticated JSON endpoints for the pages' JavaScript (type-ahead, link, share)."""
+from __future__ import annotations
+
+from flask import flash, request
+
+from ..api.common import MAX_ID, db_session, json_body, ok
+from ..api.errors import ApiError
+from ..api.linking import remove_link
+from ..api.visibility import thread_or_404
+from . import bp
+from .auth import signin_required
+from .format import ITEM_LABELS, item_url
+from .lookup import search_items
+from .thread_actions import link_thread, share_thread
+
+
+@bp.get("/app-api/search")
+@signin_required
+def app_search():
+    item_type = request.args.get("type", "deal")
+    if item_type not in ITEM_LABELS:
+        raise ApiError(400, "Search deals, leads, projects or persons.", {"type": ["Unknown item type."]})
+    term = (request.args.get("term") or "")[:200]
+    found = search_items(item_type, term) if len(term.strip()) >= 1 else []
+    return ok([{"item_type": f.item_type, "id": f.id, "title": f.title, "detail": f.detail,
+                "url": item_url(f.item_type, f.id)} for f in found])
+
+
+@bp.post("/app-api/threads/<int:thread_id>/links")
+@signin_required
+def app_link(thread_id: int):
+    thread = thread_or_404(thread_id)
+    data = json_body()
+    item_type, item_id = data.get("item_type"), data.get("item_id")
+    if item_type not in ITEM_LABELS or type(item_id) is not int or not 0 < item_id <= MAX_ID:
+        raise ApiError(400, "Send item_type (deal, lead, project, person) and a numeric item_id.")
+    try:
+        message = link_thread(thread, item_type, item_id)
+    except ApiError:
+        db_session().rollback()
+        raise
+    # Shown on the page the script reloads next.
+    flash(message, "ok")
+    return ok({"message": message}, 201)
+
+
+@bp.patch("/app-api/threads/<int:thread_id>")
+@signin_required
+def app_share(thread_id: int):
+    thread = thread_or_404(thread_id)
+    shared = json_body().get("shared")
+    if not isinstance(shared, bool):
+        raise ApiError(400, "Send {\"shared\": true} or {\"shared\": false}.")
+    message = share_thread(thread, shared)
+    return ok({"shared": thread.shared, "message": message})
+
+
+@bp.delete("/app-api/threads/<int:thread_id>/links/<item_type>/<int:item_id>")
+@signin_required
+def app_unlink(thread_id: int, item_type: str, item_id: int):
+    thread = thread_or_404(thread_id)
+    link = next((lk for lk in thread.links if lk.item_type == item_type and lk.item_id == item_id
+                 and not lk.removed), None)
+    if link is None:
+        raise ApiError(404, f"The thread is not linked to that {item_type}.")
+    remove_link(thread, link)
+    db_session().commit()
+    return ok({"removed": True})

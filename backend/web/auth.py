@@ -1,0 +1,128 @@
+"""Session sign-in for the pages: who is signed in, sign in, sign out, and the start page."""
+from __future__ import annotations
+
+import hashlib
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import flash, g, redirect, render_template, request, session, url_for
+from sqlalchemy import func, select
+
+from ..api.common import db_session, services
+from ..api.errors import error_response
+from ..models import MailThread, User
+from ..security import check_password
+from . import bp
+from .csrf import rotate
+
+SESSION_KEY = "uid"
+BAD_LOGIN = "That email address and password do not match an account. Check both and try again."
+
+
+def _password_stamp(user: User) -> str:
+    # Stored in the cookie so that changing the password signs out every other session.
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+
+
+def session_user() -> User | None:
+    """The signed-in user of this request, or None; cached on ``g``."""
+    if "web_user" in g:
+        return g.web_user
+    user = None
+    uid = session.get(SESSION_KEY)
+    if isinstance(uid, int):
+        try:
+            user = db_session().get(User, uid)
+        except Exception:  # an error page must render even when the database is down
+            user = None
+        if user is not None and (not user.active or session.get("pw") != _password_stamp(user)):
+            user = None
+    g.web_user = user
+    return user
+
+
+def load_user() -> None:
+    """Runs before every web view: the API helpers read ``g.user`` and ``g.company_id``."""
+    user = session_user()
+    if user is not None:
+        g.user = user
+        g.company_id = user.company_id
+
+
+def safe_next(target: str | None) -> str:
+    # Only a path on this site: "//evil.example" or "https://..." would be an open redirect.
+    if not target:
+        return url_for("web.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return url_for("web.home")
+    return target
+
+
+def signin_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if "user" not in g:
+            if request.path.startswith("/app-api/"):
+                return error_response(401, "You are signed out. Sign in again and retry.")
+            flash("Sign in to see that page.", "info")
+            return redirect(url_for("web.sign_in", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+    return wrapper
+
+
+@bp.get("/")
+def home():
+    if "user" not in g:
+        return render_template("web/sign_in.html", next_url="", email="")
+    user = g.user
+    from .inbox import thread_rows, visible_inbox
+
+    recent = thread_rows(db_session().scalars(visible_inbox().limit(5)).all())
+    needs_choice = db_session().scalar(select(func.count()).select_from(
+        visible_inbox().where(MailThread.needs_deal_choice.is_(True)).order_by(None).subquery()))
+    from .. import addresses
+    address = addresses.company_address(user.company.slug, services().settings.mail_domain)
+    return render_template("web/home.html", recent=recent, needs_choice=needs_choice, address=address)
+
+
+@bp.get("/sign-in")
+def sign_in():
+    if "user" in g:
+        return redirect(safe_next(request.args.get("next")))
+    return render_template("web/sign_in.html", next_url=request.args.get("next", ""), email="")
+
+
+@bp.post("/sign-in")
+def sign_in_post():
+    email = (request.form.get("email") or "").strip().lower()
+    password = request.form.get("password") or ""
+    next_url = request.form.get("next") or ""
+    user = db_session().scalar(select(User).where(User.email == email)) if email else None
+    # Check the password even for unknown users, so timing does not reveal who has an account.
+    valid = check_password(user.password_hash if user else None, password)
+    if not email or not password:
+        error = "Enter your email address and your password."
+    elif user is None or not valid:
+        error = BAD_LOGIN
+    elif not user.active:
+        error = "This account is switched off. Ask your company admin to switch it on again."
+    else:
+        error = None
+    if error:
+        return render_template("web/sign_in.html", error=error, email=email, next_url=next_url), 401
+    # A new session at sign-in, so a session id planted before sign-in is worthless after it.
+    session.clear()
+    session[SESSION_KEY] = user.id
+    session["pw"] = _password_stamp(user)
+    rotate()
+    flash(f"Signed in as {user.email}.", "ok")
+    return redirect(safe_next(next_url))
+
+
+@bp.post("/sign-out")
+def sign_out():
+    session.clear()
+    flash("You are signed out.", "ok")
+    return redirect(url_for("web.sign_in"))

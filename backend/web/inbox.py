@@ -1,0 +1,146 @@
+"""The mail inbox, one thread with its side panel, and the sandboxed body of one message."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import g, make_response, render_template, request
+from sqlalchemy import func, or_, select
+
+from ..api.common import db_session, services
+from ..api.visibility import message_or_404, thread_or_404, visible_threads
+from ..models import MailMessage, MailThread, Participant, ThreadLink
+from . import bp
+from .auth import signin_required
+from .format import ITEM_LABELS, PAGE_SIZE, page_number
+from .headers import mail_body_csp
+from .lookup import candidate_deals, escape_like, item_titles, search_items, user_names
+from .sanitize import inline_image_uri, sanitize_mail_html
+
+LINK_ORDER = ("person", "deal", "lead", "project")
+
+
+@dataclass
+class LinkRow:
+    link: ThreadLink
+    title: str
+
+
+@dataclass
+class ThreadRow:
+    thread: MailThread
+    sender: str
+    links: list[LinkRow] = field(default_factory=list)
+    owner_name: str = ""
+
+
+def visible_inbox(term: str = "", include_auto: bool = False):
+    """The threads the user may see (own and shared), newest first, as in the API's list."""
+    query = visible_threads().where(MailThread.message_count > 0)
+    if not include_auto:
+        query = query.where(MailThread.auto.is_(False))
+    term = term.strip().replace("\x00", "")
+    if term:
+        like = f"%{escape_like(term.lower())}%"
+        matching = select(MailMessage.thread_id).where(
+            MailMessage.company_id == g.company_id, MailMessage.deleted_at.is_(None),
+            or_(func.lower(MailMessage.subject).like(like, escape="\\"),
+                func.lower(MailMessage.snippet).like(like, escape="\\"),
+                func.lower(MailMessage.sender_email).like(like, escape="\\"),
+                func.lower(MailMessage.sender_name).like(like, escape="\\")))
+        query = query.where(MailThread.id.in_(matching))
+    return query.order_by(MailThread.last_message_at.desc(), MailThread.id.desc())
+
+
+def link_rows(links: list[ThreadLink]) -> list[LinkRow]:
+    live = [lk for lk in links if not lk.removed]
+    titles = item_titles(live)
+    live.sort(key=lambda lk: (LINK_ORDER.index(lk.item_type) if lk.item_type in LINK_ORDER else 9, lk.id))
+    return [LinkRow(lk, titles.get((lk.item_type, lk.item_id), f"{lk.item_type} {lk.item_id}")) for lk in live]
+
+
+def thread_rows(threads: list[MailThread]) -> list[ThreadRow]:
+    owners = user_names(t.owner_id for t in threads if t.owner_id != g.user.id)
+    rows = []
+    for thread in threads:
+        last = db_session().execute(select(MailMessage.id, MailMessage.sender_name, MailMessage.sender_email).where(
+            MailMessage.thread_id == thread.id, MailMessage.deleted_at.is_(None))
+            .order_by(MailMessage.sent_at.desc(), MailMessage.id.desc()).limit(1)).first()
+        sender = (last.sender_name or last.sender_email) if last else ""
+        if last and last.sender_email == g.user.email:
+            # The rep's own mail: who it went to says more than "me".
+            to = db_session().execute(select(Participant.name, Participant.email).where(
+                Participant.message_id == last.id, Participant.role == "to")
+                .order_by(Participant.id).limit(1)).first()
+            sender = f"You → {to.name or to.email}" if to else "You"
+        rows.append(ThreadRow(thread, sender, link_rows(thread.links), owners.get(thread.owner_id, "")))
+    return rows
+
+
+@bp.get("/inbox")
+@signin_required
+def inbox():
+    term = (request.args.get("q") or "")[:200]
+    include_auto = request.args.get("auto") == "1"
+    page = page_number()
+    query = visible_inbox(term, include_auto)
+    total = db_session().scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    threads = db_session().scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    pages = max(1, -(-total // PAGE_SIZE))
+    return render_template("web/inbox.html", rows=thread_rows(threads), term=term, include_auto=include_auto,
+                           page=page, pages=pages, total=total)
+
+
+def _external_unknown(messages: list[MailMessage]):
+    """The first participant who is no contact yet: the prefill for 'create a person'."""
+    for message in reversed(messages):
+        for p in message.participants:
+            if p.user_id is None and p.person_id is None:
+                return p
+    return None
+
+
+@bp.get("/inbox/threads/<int:thread_id>")
+@signin_required
+def thread_view(thread_id: int):
+    thread = thread_or_404(thread_id)
+    show_images = request.args.get("images") == "1"
+    messages = db_session().scalars(select(MailMessage).where(
+        MailMessage.thread_id == thread.id, MailMessage.deleted_at.is_(None))
+        .order_by(MailMessage.sent_at, MailMessage.id)).all()
+    forwarders = user_names(m.forwarded_by_user_id for m in messages)
+    blocked = sum(sanitize_mail_html(m.body_html).blocked_images for m in messages if m.body_html)
+    find_type = request.args.get("find_type") if request.args.get("find_type") in ITEM_LABELS else "deal"
+    find_term = (request.args.get("find") or "")[:200]
+    found = search_items(find_type, find_term) if find_term else None
+    removed = [lk for lk in thread.links if lk.removed]
+    return render_template(
+        "web/thread.html", thread=thread, messages=messages, forwarders=forwarders,
+        links=link_rows(thread.links), removed=removed, removed_titles=item_titles(removed),
+        is_owner=thread.owner_id == g.user.id, owner_name=user_names([thread.owner_id]).get(thread.owner_id, ""),
+        candidates=candidate_deals(thread) if thread.needs_deal_choice else [],
+        show_images=show_images, blocked_images=blocked, find_type=find_type, find_term=find_term,
+        found=found, unknown=_external_unknown(messages))
+
+
+@bp.get("/inbox/messages/<int:message_id>/body")
+@signin_required
+def message_body(message_id: int):
+    """The sanitized HTML of one message, for a sandboxed iframe with its own strict policy."""
+    message = message_or_404(message_id)
+    show_images = request.args.get("images") == "1"
+    inline = {}
+    for attachment in message.attachments:
+        if attachment.content_id and attachment.content_type.startswith("image/"):
+            try:
+                data = services().blobs.get(attachment.sha256)
+            except (OSError, ValueError):
+                continue
+            uri = inline_image_uri(attachment.content_type, data)
+            if uri:
+                inline[attachment.content_id.strip("<>")] = uri
+    clean = sanitize_mail_html(message.body_html or "", show_images=show_images, inline_images=inline)
+    response = make_response(render_template("web/mail_body.html", html=clean.html))
+    response.headers["Content-Security-Policy"] = mail_body_csp(show_images)
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response

@@ -1,0 +1,151 @@
+"""Browser fixtures: the app on a real threaded server, the system Chromium, signed-in pages."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+PASSWORD = "correct horse battery"
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+DESKTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
+
+
+
+@pytest.fixture
+def live_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def settings(settings, live_port):
+    # Confirmation links in the outbox must point at the server the browser talks to.
+    return settings.with_(base_url=f"http://127.0.0.1:{live_port}")
+
+
+@pytest.fixture
+def live_server(app, live_port):
+    """The app served by werkzeug on a free port in a background thread; yields the base URL."""
+    server = make_server("127.0.0.1", live_port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{live_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (make system-deps installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        # launch() gives every run a fresh temporary user-data dir; nothing is downloaded.
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Session:
+    """One browser context signed in as one user, with what its pages reported."""
+
+    def __init__(self, browser, base_url: str, viewport: dict, mobile: bool = False):
+        self.base_url = base_url
+        self.context = browser.new_context(
+            base_url=base_url, viewport=viewport, is_mobile=mobile, has_touch=mobile,
+            permissions=["clipboard-read", "clipboard-write"])
+        self.context.set_default_timeout(15000)
+        self.page = self.context.new_page()
+        self.dialogs: list[str] = []
+        self.console: list[str] = []
+        self.page_errors: list[str] = []
+        self.page.on("dialog", self._dialog)
+        self.page.on("console", lambda msg: self.console.append(msg.text))
+        self.page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.accept()
+
+    def sign_in(self, email: str, password: str = PASSWORD) -> "Session":
+        self.page.goto("/sign-in")
+        self.page.get_by_label("Email address").fill(email)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_role("button", name="Sign in").click()
+        self.page.wait_for_url("**/")
+        return self
+
+    def shot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def open_session(browser, live_server):
+    """open_session(email=None, phone=False) -> a Session (signed in when email is given)."""
+    sessions: list[Session] = []
+
+    def factory(email: str | None = None, phone: bool = False) -> Session:
+        session = Session(browser, live_server, PHONE if phone else DESKTOP, mobile=phone)
+        sessions.append(session)
+        return session.sign_in(email) if email else session
+
+    yield factory
+    for session in sessions:
+        session.close()
+
+
+@pytest.fixture
+def alice(make_account):
+    return make_account("acme.example", "alice@acme.example", admin=True, name="Alice Admin", password=PASSWORD)
+
+
+@pytest.fixture
+def bert(make_account, alice):
+    return make_account("acme.example", "bert@acme.example", admin=False, name="Bert Member", password=PASSWORD)
+
+
+@pytest.fixture
+def api(app):
+    """api(account, method, url, json=None) -> the API's data (the bearer-token REST API)."""
+    def call(account, method: str, url: str, json: dict | None = None):
+        response = getattr(app.test_client(), method)(url, headers=account.auth, json=json)
+        assert response.status_code < 300, response.get_json()
+        return response.get_json()["data"]
+    return call
+
+
+@pytest.fixture
+def thread_mail(app, send_mail):
+    """thread_mail(account, subject, to=..., rcpt=None, html=None) -> thread id; the mail goes over SMTP."""
+    from sqlalchemy import select
+
+    from backend.models import MailThread
+    from tests.web.conftest import mail
+
+    counter = {"n": 0}
+
+    def send(account, subject: str, to: str = "Bob Buyer <bob@customer.example>", rcpt: str | None = None,
+             **kwargs) -> int:
+        counter["n"] += 1
+        raw = mail(account.email, to, subject, f"b{counter['n']}@acme.example", **kwargs)
+        send_mail(raw, [rcpt or account.bcc_address], account.email)
+        with app.extensions["smartbcc"].db.session() as session:
+            return session.scalar(select(MailThread.id).where(MailThread.owner_id == account.user_id)
+                                  .order_by(MailThread.id.desc()).limit(1))
+
+    return send
