@@ -1,20 +1,19 @@
 """The mailbox: threads, messages, their links to CRM items, sharing and deleting."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 
 from flask import Blueprint, g, request
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from .. import models as m
-from ..models import InboundRecord, MailMessage, MailThread, ThreadLink
+from ..models import InboundRecord, MailMessage, MailThread
 from .auth import login_required
 from .common import db_session, get_or_404, json_body, ok, paginated, scoped
 from .errors import ApiError
 from .linking import add_link, create_item, link_title, remove_link
 from .mail_schemas import CreateItemSchema, LinkSchema, MessageSchema, ThreadPatchSchema, ThreadSchema
 from .openapi import document
-from .visibility import message_or_404, messages_linked_to, thread_or_404, visible_threads
+from .visibility import inbox_threads, message_or_404, messages_linked_to, remove_message, thread_or_404
 
 bp = Blueprint("mailbox", __name__)
 thread_schema, message_schema, link_schema = ThreadSchema(), MessageSchema(), LinkSchema()
@@ -65,21 +64,9 @@ class _Dump:
 @bp.get("/mailbox/mailThreads")
 @login_required
 def list_threads():
-    query = visible_threads()
-    if request.args.get("include_auto") not in ("1", "true"):
-        query = query.where(MailThread.auto.is_(False))
-    query = query.where(MailThread.message_count > 0)
-    term = (request.args.get("q") or "").strip()
-    if term:
-        like = f"%{term.lower()}%"
-        matching = select(MailMessage.thread_id).where(
-            MailMessage.company_id == g.company_id, MailMessage.deleted_at.is_(None),
-            or_(func.lower(MailMessage.subject).like(like), func.lower(MailMessage.snippet).like(like),
-                MailMessage.sender_email.like(like), func.lower(MailMessage.sender_name).like(like)))
-        query = query.where(MailThread.id.in_(matching))
+    query = inbox_threads(request.args.get("q") or "", request.args.get("include_auto") in ("1", "true"))
     if request.args.get("needs_deal_choice") in ("1", "true"):
         query = query.where(MailThread.needs_deal_choice.is_(True))
-    query = query.order_by(MailThread.last_message_at.desc(), MailThread.id.desc())
     return paginated(query, _Dump(dump_thread), count=True)
 
 
@@ -175,11 +162,7 @@ def get_message(message_id: int):
 def delete_message(message_id: int):
     message = message_or_404(message_id)
     _owner_only(message.thread, "delete its messages")
-    # A tombstone: the Message-ID stays known so a later copy is not logged again.
-    message.deleted_at = datetime.now(timezone.utc)
-    message.body_text = message.body_html = None
-    thread = message.thread
-    thread.message_count = max(0, (thread.message_count or 1) - 1)
+    remove_message(message)
     db_session().commit()
     return ok({"id": message_id, "deleted": True})
 

@@ -1,7 +1,7 @@
 """Persons (contacts) with one or more email addresses, searchable by address or name."""
 from __future__ import annotations
 
-from flask import Blueprint, g, request
+from flask import Blueprint, g
 from sqlalchemy import delete, select
 
 from ..models import Person, PersonEmail, ThreadLink

@@ -1,8 +1,10 @@
 """Which threads and messages a user may see: their own, and the company's shared ones."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from flask import g
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from ..models import MailMessage, MailThread, ThreadLink
 from .common import db_session
@@ -41,3 +43,36 @@ def messages_linked_to(item_type: str, item_id: int) -> Select:
         ThreadLink.company_id == g.company_id, ThreadLink.item_type == item_type,
         ThreadLink.item_id == item_id, ThreadLink.removed.is_(False))
     return visible_messages().where(MailMessage.thread_id.in_(linked))
+
+
+def escape_like(term: str) -> str:
+    """A search term taken literally by LIKE (``%`` and ``_`` are not wildcards)."""
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def inbox_threads(term: str = "", include_auto: bool = False) -> Select:
+    """The threads of the inbox (own and shared, with mail), newest first; ``term`` searches
+    subject, snippet and sender of their messages. The API and the pages both list this."""
+    query = visible_threads().where(MailThread.message_count > 0)
+    if not include_auto:
+        query = query.where(MailThread.auto.is_(False))
+    term = (term or "").strip().replace("\x00", "")
+    if term:
+        like = f"%{escape_like(term.lower())}%"
+        matching = select(MailMessage.thread_id).where(
+            MailMessage.company_id == g.company_id, MailMessage.deleted_at.is_(None),
+            or_(func.lower(MailMessage.subject).like(like, escape="\\"),
+                func.lower(MailMessage.snippet).like(like, escape="\\"),
+                func.lower(MailMessage.sender_email).like(like, escape="\\"),
+                func.lower(MailMessage.sender_name).like(like, escape="\\")))
+        query = query.where(MailThread.id.in_(matching))
+    return query.order_by(MailThread.last_message_at.desc(), MailThread.id.desc())
+
+
+def remove_message(message: MailMessage) -> None:
+    """Removes a message from every view. A tombstone stays: its Message-ID remains
+    known so that a later copy of the same mail is not logged again."""
+    message.deleted_at = datetime.now(timezone.utc)
+    message.body_text = message.body_html = None
+    thread = message.thread
+    thread.message_count = max(0, (thread.message_count or 1) - 1)

@@ -1,6 +1,11 @@
-"""Microsoft Graph and Gmail: OAuth connections, fetching sent copies, sync."""
+"""Microsoft Graph and Gmail: OAuth connections, fetching sent copies and replies, periodic sync."""
 from __future__ import annotations
 
 
 def init_app(app) -> None:
-    """Registers the provider blueprints (filled in by the provider modules)."""
+    """Registers the settings pages and the JSON API of the mailbox connections."""
+    from .api import bp as api_bp
+    from .web import bp as web_bp
+
+    app.register_blueprint(web_bp)
+    app.register_blueprint(api_bp)

@@ -4,16 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import g, make_response, render_template, request
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from ..api.common import db_session, services
-from ..api.visibility import message_or_404, thread_or_404, visible_threads
+from ..api.visibility import inbox_threads, message_or_404, thread_or_404
 from ..models import MailMessage, MailThread, Participant, ThreadLink
 from . import bp
 from .auth import signin_required
 from .format import ITEM_LABELS, PAGE_SIZE, page_number
 from .headers import mail_body_csp
-from .lookup import candidate_deals, escape_like, item_titles, search_items, user_names
+from .lookup import candidate_deals, item_titles, search_items, user_names
 from .sanitize import inline_image_uri, sanitize_mail_html
 
 LINK_ORDER = ("person", "deal", "lead", "project")
@@ -34,21 +34,8 @@ class ThreadRow:
 
 
 def visible_inbox(term: str = "", include_auto: bool = False):
-    """The threads the user may see (own and shared), newest first, as in the API's list."""
-    query = visible_threads().where(MailThread.message_count > 0)
-    if not include_auto:
-        query = query.where(MailThread.auto.is_(False))
-    term = term.strip().replace("\x00", "")
-    if term:
-        like = f"%{escape_like(term.lower())}%"
-        matching = select(MailMessage.thread_id).where(
-            MailMessage.company_id == g.company_id, MailMessage.deleted_at.is_(None),
-            or_(func.lower(MailMessage.subject).like(like, escape="\\"),
-                func.lower(MailMessage.snippet).like(like, escape="\\"),
-                func.lower(MailMessage.sender_email).like(like, escape="\\"),
-                func.lower(MailMessage.sender_name).like(like, escape="\\")))
-        query = query.where(MailThread.id.in_(matching))
-    return query.order_by(MailThread.last_message_at.desc(), MailThread.id.desc())
+    """The threads the user may see, exactly as the API lists them."""
+    return inbox_threads(term, include_auto)
 
 
 def link_rows(links: list[ThreadLink]) -> list[LinkRow]:

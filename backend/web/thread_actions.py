@@ -1,7 +1,6 @@
 """What a rep does from a thread's side panel: link, unlink, create an item, share, delete a message."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 
 from flask import flash, g, redirect, request, url_for
 from marshmallow import ValidationError
@@ -10,7 +9,7 @@ from ..api.common import MAX_ID, db_session
 from ..api.errors import ApiError
 from ..api.linking import add_link, create_item, remove_link
 from ..api.mail_schemas import CreateItemSchema
-from ..api.visibility import message_or_404, thread_or_404
+from ..api.visibility import message_or_404, remove_message, thread_or_404
 from ..models import MailMessage, MailThread
 from . import bp
 from .auth import signin_required
@@ -135,10 +134,7 @@ def message_delete(message_id: int):
     message: MailMessage = message_or_404(message_id)
     thread = message.thread
     require_owner(thread, "delete its messages")
-    # The same tombstone as the API's DELETE: the Message-ID stays known so a later copy is not logged again.
-    message.deleted_at = datetime.now(timezone.utc)
-    message.body_text = message.body_html = None
-    thread.message_count = max(0, (thread.message_count or 1) - 1)
+    remove_message(message)
     db_session().commit()
     flash("The message is deleted; it no longer shows in the inbox or on any deal, lead, person or project.",
           "ok")

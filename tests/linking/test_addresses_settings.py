@@ -125,8 +125,9 @@ def test_expired_link_says_to_resend(client, acme, settings, monkeypatch):
     import backend.alt_addresses as alt
 
     client.post("/api/v1/users/me/alternative-addresses", json={"email": "me@home.example"}, headers=acme.auth)
-    link = next(settings.outbox_dir.glob("*.eml")).read_text()
-    token = re.search(r"token=(\S+)", link).group(1)
+    mail_file = next(settings.outbox_dir.glob("*.eml"))
+    body = email.message_from_bytes(mail_file.read_bytes()).get_payload(decode=True).decode()
+    token = re.search(r"token=(\S+)", body).group(1)
     monkeypatch.setattr(alt, "CONFIRM_MAX_AGE", -1)
     response = client.post("/api/v1/alternative-addresses/confirm", json={"token": token})
     assert response.status_code == 410 and "resend" in response.json["error"]

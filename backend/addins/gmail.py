@@ -1,0 +1,226 @@
+"""Gmail add-on card endpoints (Google Workspace add-on on HTTP): homepage, open message, compose, and the Bcc draft update."""
+from __future__ import annotations
+
+import email.utils
+import logging
+from functools import wraps
+from urllib.parse import quote
+
+import requests
+from flask import Blueprint, g, request
+from sqlalchemy import select
+
+from .. import addresses
+from ..api.auth import enforce_api_limits
+from ..api.common import db_session, services
+from ..api.errors import ApiError
+from ..models import (Company, Deal, Lead, MailMessage, MailThread, Person, PersonEmail, Project,
+                      ThreadLink)
+from . import gmail_cards as cards
+from .auth import unauthorized
+from .resolve import Choice, parse_addresses, resolve
+from .tokens import TokenError, user_for_address
+from .tokens_google import verify_system_token, verify_user_token
+
+log = logging.getLogger(__name__)
+bp = Blueprint("gmail_addon", __name__, url_prefix="/addons/gmail")
+GMAIL_TIMEOUT = 5.0
+ITEM_MODELS = {"deal": Deal, "lead": Lead, "project": Project, "person": Person}
+
+
+def _settings():
+    return services().settings
+
+
+def _event() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "Send the add-on event object as JSON.")
+    return body
+
+
+def google_request(view):
+    """Google's bearer must be our add-on's; the user comes from the body's userIdToken."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        settings = _settings()
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise unauthorized("Only Google may call the Gmail add-on endpoints (no bearer token).")
+        event = _event()
+        auth = event.get("authorizationEventObject") or {}
+        try:
+            verify_system_token(settings, token.strip(), f"{settings.base_url.rstrip('/')}{request.path}")
+            user_token = auth.get("userIdToken") if isinstance(auth, dict) else None
+            if not isinstance(user_token, str) or not user_token:
+                raise TokenError("The request has no userIdToken; the add-on needs the userinfo.email scope.")
+            user = user_for_address(db_session(), verify_user_token(settings, user_token))
+        except TokenError as exc:
+            raise unauthorized(exc.message) from exc
+        g.user, g.company_id, g.addon_event = user, user.company_id, event
+        enforce_api_limits(user)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def _gmail(event: dict) -> dict:
+    value = event.get("gmail")
+    return value if isinstance(value, dict) else {}
+
+
+def _action_url() -> str:
+    return f"{_settings().base_url}/addons/gmail/bcc-action"
+
+
+@bp.post("/homepage")
+@google_request
+def homepage():
+    company = db_session().get(Company, g.company_id)
+    return cards.homepage(g.user.email, addresses.company_address(company.slug, _settings().mail_domain),
+                          _settings().base_url)
+
+
+def message_headers(event: dict) -> dict[str, str]:
+    """Message-ID and From of the open message, read with the add-on's per-message Gmail token."""
+    gmail = _gmail(event)
+    auth = event.get("authorizationEventObject") or {}
+    message_id, access_token = gmail.get("messageId"), gmail.get("accessToken")
+    oauth_token = auth.get("userOAuthToken") if isinstance(auth, dict) else None
+    if not all(isinstance(v, str) and v for v in (message_id, access_token, oauth_token)):
+        return {}
+    api = _settings().gmail_api_url.rstrip("/")
+    url = f"{api}/gmail/v1/users/me/messages/{quote(message_id, safe='')}"
+    try:
+        response = requests.get(url, timeout=GMAIL_TIMEOUT, params=[
+            ("format", "metadata"), ("metadataHeaders", "Message-ID"), ("metadataHeaders", "From")],
+            headers={"Authorization": f"Bearer {oauth_token}", "X-Goog-Gmail-Access-Token": access_token})
+        response.raise_for_status()
+        headers = response.json().get("payload", {}).get("headers", [])
+    except (requests.RequestException, ValueError, AttributeError) as exc:
+        log.warning("cannot read Gmail message metadata: %s", exc.__class__.__name__)
+        return {}
+    found = {}
+    for header in headers if isinstance(headers, list) else []:
+        if isinstance(header, dict) and isinstance(header.get("value"), str):
+            found.setdefault(str(header.get("name", "")).lower(), header["value"])
+    return found
+
+
+def _normalize_message_id(value: str) -> str:
+    # The pipeline stores Message-IDs without angle brackets or whitespace.
+    return "".join(value.split()).strip("<>")
+
+
+def _thread_links(thread_id: int) -> list[tuple[str, str]]:
+    session = db_session()
+    links = session.execute(select(ThreadLink.item_type, ThreadLink.item_id).where(
+        ThreadLink.company_id == g.company_id, ThreadLink.thread_id == thread_id,
+        ThreadLink.removed.is_(False)).order_by(ThreadLink.id)).all()
+    named = []
+    for item_type, item_id in links:
+        model = ITEM_MODELS.get(item_type)
+        if model is None:
+            continue
+        label = model.name if model is Person else model.title
+        title = session.scalar(select(label).where(model.company_id == g.company_id, model.id == item_id))
+        if title is not None:
+            named.append((item_type, title))
+    return named
+
+
+def _sender(address: str) -> tuple[str | None, list[tuple[str, str]]]:
+    session = db_session()
+    person = session.execute(select(Person.id, Person.name).join(PersonEmail, PersonEmail.person_id == Person.id)
+                             .where(PersonEmail.company_id == g.company_id, PersonEmail.email == address)).first()
+    if person is None:
+        return None, []
+    deals = session.scalars(select(Deal.title).where(Deal.company_id == g.company_id, Deal.person_id == person.id,
+                                                     Deal.status == "open").order_by(Deal.id))
+    leads = session.scalars(select(Lead.title).where(Lead.company_id == g.company_id, Lead.person_id == person.id)
+                            .order_by(Lead.id))
+    return person.name, [("deal", t) for t in deals] + [("lead", t) for t in leads]
+
+
+def lookup_message(headers: dict[str, str]) -> dict:
+    """Where the open message is logged (by Message-ID), else what the CRM knows of its sender."""
+    found: dict = {}
+    message_id = _normalize_message_id(headers.get("message-id", ""))
+    if message_id:
+        thread_id = db_session().scalar(
+            select(MailMessage.thread_id).join(MailThread, MailThread.id == MailMessage.thread_id).where(
+                MailMessage.company_id == g.company_id, MailMessage.message_id_header == message_id[:255],
+                MailMessage.deleted_at.is_(None),
+                # A colleague's private thread stays invisible here too.
+                (MailThread.owner_id == g.user.id) | MailThread.shared.is_(True)).limit(1))
+        if thread_id is not None:
+            found["logged"] = True
+            found["links"] = _thread_links(thread_id)
+    sender = email.utils.parseaddr(headers.get("from", ""))[1].strip().lower()
+    if sender and not found.get("links"):
+        found["sender"] = sender
+        found["person"], found["items"] = _sender(sender)
+    if not headers:
+        found["error"] = "Smart Bcc could not read this message's headers from Gmail; open it again."
+    return found
+
+
+@bp.post("/on-message")
+@google_request
+def on_message():
+    return cards.message(lookup_message(message_headers(g.addon_event)), _settings().base_url)
+
+
+def _draft(event: dict) -> dict[str, list[str]]:
+    gmail = _gmail(event)
+    return {k: gmail.get(f"{k}Recipients") if isinstance(gmail.get(f"{k}Recipients"), list) else []
+            for k in ("to", "cc", "bcc")}
+
+
+def _resolve(event: dict, choice: Choice) -> tuple[dict, dict[str, list[str]]]:
+    draft = _draft(event)
+    session = db_session()
+    result = resolve(session, session.get(Company, g.company_id), _settings().mail_domain,
+                     to=parse_addresses(draft["to"], "to"), cc=parse_addresses(draft["cc"], "cc"),
+                     bcc=parse_addresses(draft["bcc"], "bcc"), choice=choice)
+    return result, draft
+
+
+@bp.post("/on-compose")
+@google_request
+def on_compose():
+    result, _draft_ = _resolve(g.addon_event, Choice())
+    return cards.compose(result, _action_url(), _settings().base_url)
+
+
+def _choice_from(event: dict) -> Choice:
+    common = event.get("commonEventObject") or {}
+    params = common.get("parameters") if isinstance(common, dict) else None
+    raw = (params or {}).get("item", "auto") if isinstance(params, dict) else "auto"
+    if raw in ("auto", "none"):
+        return Choice(automatic=raw == "auto")
+    kind, _, ident = str(raw).partition(":")
+    if kind not in ("deal", "lead") or not ident.isdigit():
+        raise ApiError(400, "Unknown item parameter.")
+    return Choice(automatic=False, item_type=kind, item_id=int(ident))
+
+
+def merged_bcc(existing: list[str], address: str, replace: list[str], mail_domain: str) -> list[str]:
+    """The draft's Bcc with our address once, older Smart Bcc addresses gone, the user's own entries kept."""
+    drop = {a.lower() for a in replace} | {address.lower()}
+    kept = []
+    for raw in existing:
+        if not isinstance(raw, str):
+            continue
+        bare = email.utils.parseaddr(raw)[1].strip()
+        if not bare or bare.lower() in drop or addresses.is_smartbcc_address(bare, mail_domain):
+            continue
+        if bare.lower() not in {k.lower() for k in kept}:
+            kept.append(bare)
+    return kept + [address]
+
+
+@bp.post("/bcc-action")
+@google_request
+def bcc_action():
+    result, draft = _resolve(g.addon_event, _choice_from(g.addon_event))
+    return cards.update_bcc(merged_bcc(draft["bcc"], result["address"], result["replace"], _settings().mail_domain))

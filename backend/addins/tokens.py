@@ -1,0 +1,77 @@
+"""What Microsoft and Google token checks share: RS256 signature and expiry against a JWKS URL, and mapping an address to a user."""
+from __future__ import annotations
+
+import jwt
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import SenderAddress, User
+from . import jwks
+
+# Clocks of Outlook clients and our servers drift; a minute of slack is what the
+# identity platforms themselves allow.
+LEEWAY_SECONDS = 60
+
+
+class TokenError(Exception):
+    """The token is not acceptable; ``message`` says why, in words the add-in shows."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def looks_like_jwt(token: str) -> bool:
+    return token.count(".") == 2 and not token.startswith("sbc_")
+
+
+def verify_rs256(token: str, jwks_url: str, what: str) -> dict:
+    """The claims of ``token`` once its RS256 signature and expiry check out; audience and issuer are the caller's job."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError as exc:
+        raise TokenError(f"The {what} is not a valid token; sign in again.") from exc
+    # Pinning the algorithm keeps "none" and HMAC-with-the-public-key tricks out.
+    if header.get("alg") != "RS256":
+        raise TokenError(f"The {what} is not signed with RS256; sign in again.")
+    kid = header.get("kid")
+    if not kid or not isinstance(kid, str):
+        raise TokenError(f"The {what} names no signing key; sign in again.")
+    try:
+        key = jwks.cache_for(jwks_url).key(kid)
+    except jwks.KeyNotFound as exc:
+        raise TokenError(f"{exc} ({what})") from exc
+    try:
+        return jwt.decode(token, key=key.key, algorithms=["RS256"], leeway=LEEWAY_SECONDS,
+                          options={"verify_aud": False, "verify_iss": False,
+                                   "require": ["exp", "iat"]})
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenError(f"The {what} has expired; sign in again.") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise TokenError(f"The {what} has an invalid signature.") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise TokenError(f"The {what} lacks the '{exc.claim}' claim.") from exc
+    except jwt.InvalidTokenError as exc:
+        raise TokenError(f"The {what} is not valid ({exc.__class__.__name__}); sign in again.") from exc
+
+
+def user_for_address(session: Session, address: str) -> User:
+    """The active user whose account or verified alternative address this is, across companies."""
+    key = (address or "").strip().lower()
+    if not key or "@" not in key:
+        raise TokenError("The token names no email address, so it cannot be matched to a Smart Bcc user.")
+    user = session.scalar(select(User).where(User.email == key, User.active.is_(True)))
+    if user is not None:
+        return user
+    users = list(session.scalars(
+        select(User).join(SenderAddress, SenderAddress.user_id == User.id).where(
+            SenderAddress.email == key, SenderAddress.verified_at.is_not(None),
+            User.active.is_(True)).limit(2)))
+    if len(users) == 1:
+        return users[0]
+    if users:
+        # The same verified address in two companies: guessing would leak one company's CRM.
+        raise TokenError(f"{key} is a verified address of users in more than one company; "
+                         "sign in with your account address instead.")
+    raise TokenError(f"{key} is not a Smart Bcc user. Ask your admin to add this address to your "
+                     "account, or to confirm it as one of your addresses.")

@@ -1,0 +1,71 @@
+"""Mailbox connections (Outlook, Gmail) and the add-in's announcements of sent mail."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, BigId, CompanyScoped, utcnow
+
+PROVIDERS = ("outlook", "gmail")
+# connected: working; error: the last run failed and will be retried;
+# broken: the grant is gone (revoked, expired consent) and only reconnecting helps.
+CONNECTION_STATUSES = ("connected", "error", "broken")
+ANNOUNCEMENT_STATUSES = ("pending", "found", "not_found", "rejected", "failed", "no_connection")
+
+
+class MailboxConnection(CompanyScoped, Base):
+    """One user's delegated access to their own mailbox; tokens are Fernet-encrypted."""
+
+    __tablename__ = "mailbox_connections"
+    __table_args__ = (
+        UniqueConstraint("user_id", "provider"),
+        Index("ix_mailbox_connections_next_sync", "next_sync_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    account_email: Mapped[str] = mapped_column(String(320), default="")
+    scopes: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(16), default="connected")
+    refresh_token_enc: Mapped[str] = mapped_column(Text)
+    access_token_enc: Mapped[str | None] = mapped_column(Text)
+    access_expires_at: Mapped[datetime | None]
+    # Graph: the @odata.deltaLink of Sent Items; Gmail: the last history id.
+    sync_cursor: Mapped[str | None] = mapped_column(Text)
+    # Doubles as the claim of a running sync: set ahead while one runs.
+    next_sync_at: Mapped[datetime | None]
+    last_sync_at: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]
+    connected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SentAnnouncement(CompanyScoped, Base):
+    """The add-in said "I just sent this": the job finds the sent copy in the mailbox."""
+
+    __tablename__ = "sent_announcements"
+    __table_args__ = (
+        UniqueConstraint("user_id", "ref"),
+        Index("ix_sent_announcements_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    ref: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(320))
+    internet_message_id: Mapped[str | None] = mapped_column(String(998))
+    provider: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Doubles as the claim of a running fetch, like MailboxConnection.next_sync_at.
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    inbound_record_ids: Mapped[list] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None]

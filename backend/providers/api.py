@@ -1,0 +1,126 @@
+"""JSON API: the user's mailbox connections, and the add-in's "I just sent this" announcement."""
+from __future__ import annotations
+
+import re
+from functools import wraps
+
+from flask import Blueprint, g
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..api.auth import login_required
+from ..api.common import db_session, json_body, ok, services
+from ..api.errors import ApiError, not_found
+from ..api.openapi import document
+from ..intake.checks import route_address
+from ..models import SentAnnouncement
+from .connections import LABELS, connection_json, disconnect, user_connections
+from .fetch import announcement_json
+
+bp = Blueprint("providers_api", __name__, url_prefix="/api/v1")
+
+document("/connections", "get", "Your mailbox connections (Outlook, Gmail) and their state")
+document("/addin/sent", "post", "Announce a message the add-in just sent, so its sent copy is fetched")
+document("/addin/sent", "get", "Your recent announcements and whether the sent copy was found")
+document("/addin/sent/{id}", "get", "One announcement and whether the sent copy was found")
+
+_PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
+
+
+def addin_auth(view):
+    """Authentication of the add-in endpoints, kept in this one decorator.
+
+    Today the API bearer token; Microsoft add-in tokens are meant to be
+    accepted here later, setting the same ``g.user``.
+    """
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        return view(*args, **kwargs)
+    return wrapper
+
+
+@bp.get("/connections")
+@login_required
+def list_connections():
+    rows = user_connections(db_session(), g.user.id)
+    return ok([connection_json(services().settings, p, rows.get(p)) for p in LABELS])
+
+
+@bp.delete("/connections/<provider>")
+@login_required
+def delete_connection(provider: str):
+    if provider not in LABELS or not disconnect(services(), g.user.id, provider):
+        raise not_found("connection")
+    return ok({"provider": provider, "connected": False})
+
+
+def _text(body: dict, name: str, limit: int, errors: dict, required: bool = True) -> str | None:
+    value = body.get(name)
+    if value is None or value == "":
+        if required:
+            errors[name] = ["Missing data for required field."]
+        return None
+    if not isinstance(value, str):
+        errors[name] = ["Must be a string."]
+        return None
+    value = value.strip()
+    if not value or len(value) > limit or not _PRINTABLE.match(value):
+        errors[name] = [f"Must be 1 to {limit} printable characters without spaces."]
+        return None
+    return value
+
+
+@bp.post("/addin/sent")
+@addin_auth
+def announce_sent():
+    body = json_body()
+    errors: dict = {}
+    ref = _text(body, "ref", 200, errors)
+    address = _text(body, "address", 320, errors)
+    message_id = _text(body, "internet_message_id", 998, errors, required=False)
+    provider = body.get("provider")
+    if provider is not None and provider not in LABELS:
+        errors["provider"] = [f"Must be one of: {', '.join(LABELS)}."]
+    if address and "address" not in errors:
+        route = route_address(db_session(), address, services().settings)
+        if route is None or route.company_id != g.user.company_id:
+            errors["address"] = ["Not a Smart Bcc address of your company; use the address the add-in inserted."]
+    if errors:
+        raise ApiError(400, "The request has invalid fields; see errors.", errors)
+    session = db_session()
+    existing = session.scalar(select(SentAnnouncement).where(
+        SentAnnouncement.user_id == g.user.id, SentAnnouncement.ref == ref))
+    if existing is not None:  # the add-in retried: the first announcement stands
+        return ok(announcement_json(existing))
+    ann = SentAnnouncement(company_id=g.user.company_id, user_id=g.user.id, ref=ref, address=address,
+                           internet_message_id=message_id, provider=provider, status="pending")
+    session.add(ann)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = session.scalar(select(SentAnnouncement).where(
+            SentAnnouncement.user_id == g.user.id, SentAnnouncement.ref == ref))
+        return ok(announcement_json(existing))
+    ann_id = ann.id
+    services().jobs.enqueue("providers.fetch_sent", ann_id)
+    session.expire_all()
+    return ok(announcement_json(session.get(SentAnnouncement, ann_id)), status=201)
+
+
+@bp.get("/addin/sent")
+@addin_auth
+def list_announcements():
+    rows = db_session().scalars(select(SentAnnouncement).where(SentAnnouncement.user_id == g.user.id)
+                                .order_by(SentAnnouncement.id.desc()).limit(50))
+    return ok([announcement_json(a) for a in rows])
+
+
+@bp.get("/addin/sent/<int:announcement_id>")
+@addin_auth
+def get_announcement(announcement_id: int):
+    ann = db_session().get(SentAnnouncement, announcement_id)
+    if ann is None or ann.user_id != g.user.id:
+        raise not_found("announcement")
+    return ok(announcement_json(ann))

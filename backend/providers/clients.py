@@ -1,0 +1,14 @@
+"""The right API client for a stored connection, with its token source and mailbox gate key."""
+from __future__ import annotations
+
+from .connections import TokenSource
+from .gmail import GmailClient
+from .graph import GraphClient
+
+
+def client_for(services, connection_id: int, provider: str):
+    tokens = TokenSource(services, connection_id)
+    key = ("mailbox", connection_id)
+    if provider == "outlook":
+        return GraphClient(services.settings.ms_graph_url, tokens, key)
+    return GmailClient(services.settings.gmail_api_url, tokens, key)

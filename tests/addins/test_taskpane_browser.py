@@ -1,0 +1,191 @@
+"""The Outlook task pane in the system Chromium: a stub Office object, the real backend on a local server."""
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+# What Outlook would give the pane: a compose item whose recipients, Bcc and session data the
+# test controls and reads back. office.js itself is never fetched (see the route below).
+OFFICE_STUB = """
+(() => {
+  const state = window.__office = Object.assign({ to: [], cc: [], bcc: [], session: {}, roaming: {},
+                                                  setCalls: 0, notices: {} }, %s);
+  const ok = (value) => ({ status: "succeeded", value });
+  const field = (name) => ({ getAsync(cb) { cb(ok(state[name].map((r) => ({ ...r })))); } });
+  const item = {
+    to: field("to"), cc: field("cc"),
+    bcc: Object.assign(field("bcc"), { setAsync(list, cb) {
+      state.setCalls += 1; state.bcc = list.map((r) => ({ ...r })); cb(ok()); } }),
+    sessionData: {
+      getAsync(key, cb) { cb(key in state.session ? ok(state.session[key]) : { status: "failed", error: { message: "no " + key } }); },
+      setAsync(key, value, cb) { state.session[key] = value; cb(ok()); },
+      removeAsync(key, cb) { delete state.session[key]; cb(ok()); },
+    },
+    notificationMessages: {
+      replaceAsync(key, message, cb) { state.notices[key] = message; cb(ok()); },
+      removeAsync(key, cb) { delete state.notices[key]; cb(ok()); },
+    },
+    addHandlerAsync(type, handler, cb) { state.recipientsChanged = handler; if (cb) cb(ok()); },
+  };
+  window.Office = {
+    AsyncResultStatus: { Succeeded: "succeeded", Failed: "failed" },
+    EventType: { RecipientsChanged: "olkRecipientsChanged" },
+    MailboxEnums: { ItemNotificationMessageType: { InformationalMessage: "informationalMessage" } },
+    context: {
+      mailbox: { item },
+      requirements: { isSetSupported() { return false; } },
+      roamingSettings: {
+        get(key) { return state.roaming[key]; }, set(key, value) { state.roaming[key] = value; },
+        remove(key) { delete state.roaming[key]; }, saveAsync(cb) { if (cb) cb(ok()); },
+      },
+    },
+    onReady(callback) {
+      const info = { host: "Outlook", platform: "OfficeOnline" };
+      setTimeout(() => callback && callback(info), 0);
+      return Promise.resolve(info);
+    },
+  };
+})();
+"""
+
+
+@pytest.fixture
+def live_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def settings(settings, live_port):
+    # The pane calls the server it was loaded from, as in production.
+    return settings.with_(base_url=f"http://127.0.0.1:{live_port}")
+
+
+@pytest.fixture
+def live_server(app, live_port):
+    server = make_server("127.0.0.1", live_port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{live_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (make system-deps installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_pane(browser, live_server):
+    contexts, errors, blocked = [], [], []
+
+    def _open(office: dict):
+        context = browser.new_context(viewport={"width": 340, "height": 720})
+        context.set_default_timeout(15000)
+        contexts.append(context)
+
+        def route(request_route):
+            url = request_route.request.url
+            if url.startswith(live_server):
+                request_route.continue_()
+            elif url.startswith("https://appsforoffice.microsoft.com/"):
+                # office.js is replaced by the stub: no request leaves this machine.
+                request_route.fulfill(status=200, content_type="application/javascript", body="/* stub */")
+            else:
+                blocked.append(url)
+                request_route.abort()
+
+        context.route("**/*", route)
+        context.add_init_script(OFFICE_STUB % json.dumps(office))
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{live_server}/static/addin/taskpane.html")
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()
+    assert errors == []
+    assert blocked == []
+
+
+def office_state(page) -> dict:
+    return page.evaluate("() => JSON.parse(JSON.stringify(window.__office))")
+
+
+def test_candidates_are_shown_and_a_pick_updates_the_bcc(open_pane, acme, crm):
+    pat = crm.person(acme.company_id, "Pat Customer", "pat@customer.example")
+    renewal, renewal_address = crm.deal(acme.company_id, pat, "Renewal")
+    upsell, upsell_address = crm.deal(acme.company_id, pat, "Upsell")
+    crm.lead(acme.company_id, pat, "Web lead")
+    page = open_pane({
+        "to": [{"emailAddress": "pat@customer.example", "displayName": "Pat"}],
+        "bcc": [{"emailAddress": "boss@acme.example", "displayName": "The Boss"}],
+        "roaming": {"smartbccApiToken": acme.token},
+    })
+    page.wait_for_function("document.getElementById('address').textContent.includes('@')")
+    assert page.text_content("#address") == acme.bcc_address
+    assert "2 open deals" in page.text_content("#reason")
+    titles = page.locator("#options .option .title").all_text_contents()
+    assert titles == ["Automatic", "Renewal", "Upsell", "Web lead", "No deal"]
+    assert page.locator("#options").text_content().count("Pat Customer") == 3
+    assert page.get_attribute("#create-deal", "href") == f"{page.url.split('/static/')[0]}/deals"
+    assert office_state(page)["setCalls"] == 0  # showing the pane changes nothing
+
+    page.check(f"input[value='deal:{upsell}']")
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Bcc updated')")
+    state = office_state(page)
+    assert [r["emailAddress"] for r in state["bcc"]] == ["boss@acme.example", upsell_address]
+    assert state["bcc"][0]["displayName"] == "The Boss"
+    assert state["session"] == {"smartbcc.choice": f"deal:{upsell}"}
+    assert page.text_content("#address") == upsell_address
+
+    # Another pick replaces the previous Smart Bcc address; the user's own Bcc stays.
+    page.check(f"input[value='deal:{renewal}']")
+    page.wait_for_function(f"document.getElementById('address').textContent === {json.dumps(renewal_address)}")
+    page.wait_for_function("window.__office.setCalls === 2")
+    assert [r["emailAddress"] for r in office_state(page)["bcc"]] == ["boss@acme.example", renewal_address]
+
+    page.check("input[value='none']")
+    page.wait_for_function("window.__office.setCalls === 3")
+    state = office_state(page)
+    assert [r["emailAddress"] for r in state["bcc"]] == ["boss@acme.example", acme.bcc_address]
+    assert state["session"] == {"smartbcc.choice": "none"}
+
+    page.check("input[value='']")  # back to automatic: nothing picked in session data
+    page.wait_for_function("window.__office.session['smartbcc.choice'] === undefined")
+
+
+def test_the_only_open_deal_is_preselected_by_automatic(open_pane, acme, crm):
+    pat = crm.person(acme.company_id, "Pat", "pat@customer.example")
+    _id, address = crm.deal(acme.company_id, pat, "Renewal")
+    page = open_pane({"to": [{"emailAddress": "pat@customer.example", "displayName": "Pat"}],
+                      "roaming": {"smartbccApiToken": acme.token}})
+    page.wait_for_function("document.getElementById('address').textContent.includes('@')")
+    assert page.text_content("#address") == address
+    assert page.is_checked("input[value='']")
+
+
+def test_a_rejected_token_is_shown_to_the_user(open_pane):
+    page = open_pane({"to": [], "roaming": {"smartbccApiToken": "sbc_revoked"}})
+    page.wait_for_selector("#error:not([hidden])")
+    assert "API token is not valid" in page.text_content("#error")
