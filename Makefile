@@ -33,6 +33,7 @@ test-deps: $(VENV)/.installed-test system-deps
 ## make test: install what tests need (Python extras, Chromium, Node packages) and run the suite.
 test: test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	npm test --silent
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

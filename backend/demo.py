@@ -14,6 +14,7 @@ from .security import hash_password
 
 DEMO_DOMAIN = "demo.example"
 DEMO_ADMIN = "admin@demo.example"
+DEMO_REP = "rep@demo.example"
 
 
 @dataclass
@@ -32,7 +33,8 @@ class DemoInfo:
             "",
             "Smart Bcc demo company " + ("created" if self.created else "already there (credentials renewed)"),
             f"  web:                {settings.base_url}/",
-            f"  sign in:            {self.email} / {self.password}",
+            f"  sign in:            {self.email} / {self.password}  (admin)",
+            f"                      {DEMO_REP} / {self.password}  (member)",
             f"  API token:          {self.api_token}",
             f"  Smart Bcc address:  {bcc}",
             f"  SMTP:               {settings.smtp_host}:{settings.smtp_port}",
@@ -64,10 +66,12 @@ def seed_demo(services) -> DemoInfo:
         admin = session.scalar(select(User).where(User.email == DEMO_ADMIN))
         if admin is None:
             admin = create_user(session, company.id, DEMO_ADMIN, "Demo Admin", admin=True).user
-            rep = create_user(session, company.id, "rep@demo.example", "Riley Rep").user
-            rep.password_hash = hash_password(password)
+            create_user(session, company.id, DEMO_REP, "Riley Rep")
             _seed_crm(session, company.id, admin.id)
-        admin.password_hash = hash_password(password)
+        # Both demo users share the printed password, so a newcomer can try
+        # sharing a thread between two sessions.
+        for user in session.scalars(select(User).where(User.email.in_((DEMO_ADMIN, DEMO_REP)))):
+            user.password_hash = hash_password(password)
         token = rotate_api_token(admin)
         return DemoInfo(company.id, company.slug, admin.email, password, token, inbound_secret, created)
 

@@ -63,7 +63,7 @@ class AddinResolveSchema(Schema):
 
 
 document("/addin/resolve", "post", "The Smart Bcc address for a draft, its candidates and what to replace",
-         request=AddinResolveRequestSchema(), response=AddinResolveSchema())
+         request=AddinResolveRequestSchema(), response=AddinResolveSchema(), status=200)
 
 
 @api.post("/resolve")

@@ -23,6 +23,8 @@ document("/mailbox/mailThreads/{id}", "get", "One thread with its links", respon
 document("/mailbox/mailThreads/{id}", "patch", "Link to a deal/lead/project, or share", request=ThreadPatchSchema())
 document("/mailbox/mailThreads/{id}/mailMessages", "get", "The messages of a thread", response=message_schema, many=True)
 document("/mailbox/mailThreads/{id}/links", "post", "Link the thread to an item", request=link_schema)
+document("/mailbox/mailThreads/{id}/links/{item_type}/{item_id}", "delete", "Unlink one item from the thread",
+         string_params=("item_type",))
 document("/mailbox/mailThreads/{id}/create-item", "post", "Create an item from the thread and link it",
          request=CreateItemSchema())
 document("/mailbox/mailMessages/{id}", "get", "One message (?include_body=1 for bodies)", response=message_schema)

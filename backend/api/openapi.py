@@ -9,12 +9,15 @@ from flask import Blueprint, jsonify
 
 bp = Blueprint("openapi", __name__)
 
-# (path, method, summary, request schema or None, response schema or None, many)
-ENDPOINTS: list[tuple[str, str, str, object, object, bool]] = []
+# (path, method, summary, request schema or None, response schema or None, many, status, string params)
+ENDPOINTS: list[tuple] = []
 
 
-def document(path: str, method: str, summary: str, request=None, response=None, many=False):
-    ENDPOINTS.append((path, method.lower(), summary, request, response, many))
+def document(path: str, method: str, summary: str, request=None, response=None, many=False,
+             status: int | None = None, string_params: tuple = ()):
+    """Adds an endpoint to the OpenAPI document. ``status`` overrides the success code
+    (201 for POST, else 200); ``string_params`` names path parameters that are not ids."""
+    ENDPOINTS.append((path, method.lower(), summary, request, response, many, status, tuple(string_params)))
 
 
 def _envelope(ref, many: bool) -> dict:
@@ -32,7 +35,7 @@ def build_spec() -> dict:
         "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
     }})
     names: dict[type, str] = {}
-    for _p, _m, _s, req, resp, _many in ENDPOINTS:
+    for _p, _m, _s, req, resp, _many, _status, _strings in ENDPOINTS:
         for schema in (req, resp):
             if schema is not None and type(schema) not in names:
                 name = type(schema).__name__.removesuffix("Schema")
@@ -40,7 +43,7 @@ def build_spec() -> dict:
                 spec.components.schema(name, schema=type(schema))
     paths: dict[str, dict] = {}
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    for path, method, summary, req, resp, many in ENDPOINTS:
+    for path, method, summary, req, resp, many, status, strings in ENDPOINTS:
         op: dict = {"summary": summary, "security": [{"bearer": []}], "responses": {
             "401": {"description": "Missing or invalid token", **error},
         }}
@@ -50,12 +53,13 @@ def build_spec() -> dict:
         if resp is not None:
             ref = {"$ref": f"#/components/schemas/{names[type(resp)]}"}
             ok_body["content"] = {"application/json": {"schema": _envelope(ref, many)}}
-        op["responses"]["201" if method == "post" else "200"] = ok_body
+        op["responses"][str(status or (201 if method == "post" else 200))] = ok_body
         if req is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/{names[type(req)]}"}}}}
             op["responses"]["400"] = {"description": "Invalid fields", **error}
-        params = [{"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "integer"}}
+        params = [{"name": part[1:-1], "in": "path", "required": True,
+                   "schema": {"type": "string" if part[1:-1] in strings else "integer"}}
                   for part in path.split("/") if part.startswith("{")]
         if params:
             op["parameters"] = params

@@ -22,6 +22,8 @@ bp = Blueprint("providers_api", __name__, url_prefix="/api/v1")
 document("/connections", "get", "Your mailbox connections (Outlook, Gmail) and their state")
 document("/addin/sent", "post", "Announce a message the add-in just sent, so its sent copy is fetched")
 document("/addin/sent", "get", "Your recent announcements and whether the sent copy was found")
+document("/connections/{provider}", "delete", "Disconnect a mailbox (outlook or gmail)", status=200,
+         string_params=("provider",))
 document("/addin/sent/{id}", "get", "One announcement and whether the sent copy was found")
 
 _PRINTABLE = re.compile(r"^[\x21-\x7e]+$")

@@ -140,6 +140,23 @@ def address_delete(address_id: int):
     return redirect(url_for("web.smart_bcc_settings_page") + "#accepted")
 
 
+@bp.post("/settings/smart-bcc/verification")
+@signin_required
+def settings_verification():
+    if not g.user.is_admin:
+        raise ApiError(403, "Only a company admin can change sender verification. Ask your admin to do it.")
+    value = request.form.get("sender_verification")
+    if value not in ("off", "flag", "reject"):
+        flash("Choose one of the sender verification options.", "error")
+        return _to_settings()
+    g.user.company.sender_auth_policy = value
+    db_session().commit()
+    words = {"off": "Senders are not checked.", "flag": "Unverified mail is logged and marked.",
+             "reject": "Unverified mail is refused, with a bounce that says why."}
+    flash(f"Sender verification saved. {words[value]}", "ok")
+    return _to_settings()
+
+
 def _admin_only() -> None:
     if not g.user.is_admin:
         raise ApiError(403, "Only a company admin can change the company domain. Ask your admin to do it.")
