@@ -160,6 +160,13 @@ class Settings:
             values["secret_key"] = _secret_key(instance_dir)
         if values["jobs"] not in ("inline", "eager", "celery"):
             raise ConfigError("SMARTBCC_JOBS must be inline, eager or celery")
+        from .addresses import company_address
+
+        try:
+            company_address("check", values["mail_domain"])
+        except ValueError as exc:
+            raise ConfigError(f"SMARTBCC_MAIL_DOMAIN {values['mail_domain']!r} is not a valid domain "
+                              "name; use a form like bcc.example.com") from exc
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:

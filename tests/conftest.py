@@ -59,7 +59,9 @@ def _empty_tables(services: Services) -> None:
             for name in tables:
                 conn.execute(text(f'DELETE FROM "{name}"'))
         else:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " RESTART IDENTITY CASCADE"))
+            # DELETE is far cheaper than TRUNCATE on the near-empty tables of a test.
+            for name in tables:
+                conn.execute(text(f'DELETE FROM "{name}"'))
 
 
 @pytest.fixture

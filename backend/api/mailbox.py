@@ -13,7 +13,7 @@ from .errors import ApiError
 from .linking import add_link, create_item, link_title, remove_link
 from .mail_schemas import CreateItemSchema, LinkSchema, MessageSchema, ThreadPatchSchema, ThreadSchema
 from .openapi import document
-from .visibility import inbox_threads, message_or_404, messages_linked_to, remove_message, thread_or_404
+from .visibility import attachment_response, inbox_threads, message_or_404, messages_linked_to, remove_message, thread_or_404
 
 bp = Blueprint("mailbox", __name__)
 thread_schema, message_schema, link_schema = ThreadSchema(), MessageSchema(), LinkSchema()
@@ -28,6 +28,7 @@ document("/mailbox/mailThreads/{id}/links/{item_type}/{item_id}", "delete", "Unl
 document("/mailbox/mailThreads/{id}/create-item", "post", "Create an item from the thread and link it",
          request=CreateItemSchema())
 document("/mailbox/mailMessages/{id}", "get", "One message (?include_body=1 for bodies)", response=message_schema)
+document("/mailbox/mailMessages/{id}/attachments/{attachment_id}", "get", "Download one attachment")
 document("/mailbox/mailMessages/{id}", "delete", "Delete a message from the mailbox and every item view")
 
 
@@ -157,6 +158,12 @@ def post_create_item(thread_id: int):
 def get_message(message_id: int):
     include_body = request.args.get("include_body") in ("1", "true")
     return ok(dump_message(message_or_404(message_id), include_body))
+
+
+@bp.get("/mailbox/mailMessages/<int:message_id>/attachments/<int:attachment_id>")
+@login_required
+def get_attachment(message_id: int, attachment_id: int):
+    return attachment_response(message_or_404(message_id), attachment_id)
 
 
 @bp.delete("/mailbox/mailMessages/<int:message_id>")

@@ -76,3 +76,33 @@ def remove_message(message: MailMessage) -> None:
     message.body_text = message.body_html = None
     thread = message.thread
     thread.message_count = max(0, (thread.message_count or 1) - 1)
+
+
+# Served as downloads only; types a browser would run or render from our origin are
+# sent as opaque bytes so a hostile attachment cannot script the app.
+_INERT_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/gif", "text/plain", "text/csv",
+                "application/zip", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/msword",
+                "application/vnd.ms-excel")
+
+
+def attachment_response(message: MailMessage, attachment_id: int):
+    """The bytes of one attachment of a visible message, as a download."""
+    import io
+
+    from flask import current_app, send_file
+
+    from .errors import not_found
+
+    attachment = next((a for a in message.attachments if a.id == attachment_id), None)
+    blobs = current_app.extensions["smartbcc"].blobs
+    if attachment is None or not blobs.exists(attachment.sha256):
+        raise not_found("attachment")
+    content_type = attachment.content_type.lower() if attachment.content_type.lower() in _INERT_TYPES \
+        else "application/octet-stream"
+    response = send_file(io.BytesIO(blobs.get(attachment.sha256)), mimetype=content_type, as_attachment=True,
+                         download_name=attachment.filename or f"attachment-{attachment.id}")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -7,8 +7,8 @@ from flask import g, make_response, render_template, request
 from sqlalchemy import func, select
 
 from ..api.common import db_session, services
-from ..api.visibility import inbox_threads, message_or_404, thread_or_404
-from ..models import MailMessage, MailThread, Participant, ThreadLink
+from ..api.visibility import attachment_response, inbox_threads, message_or_404, thread_or_404
+from ..models import InboundRecord, MailMessage, MailThread, Participant, ThreadLink
 from . import bp
 from .auth import signin_required
 from .format import ITEM_LABELS, PAGE_SIZE, page_number
@@ -100,13 +100,24 @@ def thread_view(thread_id: int):
     find_term = (request.args.get("find") or "")[:200]
     found = search_items(find_type, find_term) if find_term else None
     removed = [lk for lk in thread.links if lk.removed]
+    arrivals: dict[int, list[InboundRecord]] = {}
+    for record in db_session().scalars(select(InboundRecord).where(
+            InboundRecord.company_id == g.company_id,
+            InboundRecord.message_id.in_([m.id for m in messages])).order_by(InboundRecord.id)):
+        arrivals.setdefault(record.message_id, []).append(record)
     return render_template(
         "web/thread.html", thread=thread, messages=messages, forwarders=forwarders,
         links=link_rows(thread.links), removed=removed, removed_titles=item_titles(removed),
         is_owner=thread.owner_id == g.user.id, owner_name=user_names([thread.owner_id]).get(thread.owner_id, ""),
         candidates=candidate_deals(thread) if thread.needs_deal_choice else [],
         show_images=show_images, blocked_images=blocked, find_type=find_type, find_term=find_term,
-        found=found, unknown=_external_unknown(messages))
+        found=found, unknown=_external_unknown(messages), arrivals=arrivals)
+
+
+@bp.get("/inbox/messages/<int:message_id>/attachments/<int:attachment_id>")
+@signin_required
+def message_attachment(message_id: int, attachment_id: int):
+    return attachment_response(message_or_404(message_id), attachment_id)
 
 
 @bp.get("/inbox/messages/<int:message_id>/body")

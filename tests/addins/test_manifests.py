@@ -35,7 +35,7 @@ DEPLOY = "https://crm.deploy.example"
 @pytest.fixture(scope="module")
 def schema():
     if not SCHEMA.exists():
-        pytest.skip(f"{SCHEMA} is missing: run `npm install` (make test-deps does) for the published schema")
+        pytest.fail(f"{SCHEMA} is missing: run `npm install` (make test does) for the published schema")
     return json.loads(SCHEMA.read_text())
 
 

@@ -85,7 +85,7 @@ def live_server(app, live_port):
 @pytest.fixture(scope="module")
 def browser():
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (make system-deps installs it)")
+        pytest.fail(f"{CHROMIUM} is not installed; `make test` installs it (scripts/install-system-deps.sh)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -1,7 +1,7 @@
 """Fixtures for the REST API tests: resource descriptions and small request helpers."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
@@ -23,7 +23,6 @@ class Res:
     references: tuple[str, ...]  # the *_id fields that point at other rows
     link_type: str | None = None  # ThreadLink.item_type of this resource, if threads link to it
     addressed_kind: str | None = None  # "deal"/"lead": the item has its own bcc_address
-    extra: dict = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -127,8 +126,3 @@ def assert_error(response, status: int, *fields: str) -> dict:
         assert name in body["errors"], body
         assert body["errors"][name], body
     return body
-
-
-@pytest.fixture
-def expect_error():
-    return assert_error

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import ALL, DEALS, MISSING_ID, PERSONS, WITH_REFERENCES, Res, assert_error
+from tests.api.conftest import ALL, DEALS, MISSING_ID, ORGANIZATIONS, PERSONS, WITH_REFERENCES, assert_error
 
 
 def _fields_match(sent: dict, got: dict) -> None:
@@ -102,7 +102,7 @@ def test_owner_can_be_another_user_of_the_same_company(client, acme, make_accoun
 
 
 def test_items_can_refer_to_a_person_and_an_organization_of_the_same_company(client, acme, create):
-    org = create(Res("organizations", {"name": "Acme Buyers"}, {}, {}, "name", "name", ()), acme)
+    org = create(ORGANIZATIONS, acme)
     person = create(PERSONS, acme, organization_id=org["id"])
     assert person["organization_id"] == org["id"]
     deal = create(DEALS, acme, person_id=person["id"], organization_id=org["id"])

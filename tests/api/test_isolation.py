@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import ALL, DEALS, MISSING_ID, PERSONS, WITH_REFERENCES, assert_error
+from tests.api.conftest import ALL, DEALS, MISSING_ID, ORGANIZATIONS, PERSONS, WITH_REFERENCES, assert_error
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_person_id_filter_with_another_companys_person_is_empty(client, acme, gl
 def _foreign_reference(create, client, globex, ref):
     if ref == "owner_id":
         return globex.user_id
-    target = {"person_id": PERSONS, "organization_id": [r for r in ALL if r.name == "organizations"][0]}[ref]
+    target = {"person_id": PERSONS, "organization_id": ORGANIZATIONS}[ref]
     return create(target, globex)["id"]
 
 

@@ -248,7 +248,9 @@ def test_attachment_without_sender_falls_back_to_inline():
 
 
 def _mime():
-    return pytest.importorskip("backend.pipeline.mime")
+    from backend.pipeline import mime
+
+    return mime
 
 
 def test_attached_eml_parsed_by_mime():
