@@ -163,3 +163,11 @@ def send_mail(smtp_server):
             return refused
 
     return send
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium shared by every browser test (Playwright allows one per thread)."""
+    from tests.live import launch_chromium
+
+    yield from launch_chromium()

@@ -45,6 +45,14 @@ def add_link(thread: MailThread, item_type: str, item_id: int, field: str = "ite
     return link
 
 
+def live_link_or_404(thread: MailThread, item_type: str, item_id: int) -> ThreadLink:
+    link = next((lk for lk in thread.links if lk.item_type == item_type and lk.item_id == item_id
+                 and not lk.removed), None)
+    if link is None:
+        raise ApiError(404, f"The thread is not linked to {item_type} {item_id}.")
+    return link
+
+
 def remove_link(thread: MailThread, link: ThreadLink) -> None:
     # Kept as a tombstone: the automatic rules must not add it back.
     link.removed = True

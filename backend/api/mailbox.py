@@ -10,7 +10,7 @@ from ..models import InboundRecord, MailMessage, MailThread
 from .auth import login_required
 from .common import db_session, get_or_404, json_body, ok, paginated, scoped
 from .errors import ApiError
-from .linking import add_link, create_item, link_title, remove_link
+from .linking import add_link, create_item, link_title, live_link_or_404, remove_link
 from .mail_schemas import CreateItemSchema, LinkSchema, MessageSchema, ThreadPatchSchema, ThreadSchema
 from .openapi import document
 from .visibility import attachment_response, inbox_threads, message_or_404, messages_linked_to, remove_message, thread_or_404
@@ -134,11 +134,7 @@ def post_link(thread_id: int):
 @login_required
 def delete_link(thread_id: int, item_type: str, item_id: int):
     thread = thread_or_404(thread_id)
-    link = next((lk for lk in thread.links if lk.item_type == item_type and lk.item_id == item_id
-                 and not lk.removed), None)
-    if link is None:
-        raise ApiError(404, f"The thread is not linked to {item_type} {item_id}.")
-    remove_link(thread, link)
+    remove_link(thread, live_link_or_404(thread, item_type, item_id))
     db_session().commit()
     return ok(dump_thread(thread))
 

@@ -5,7 +5,7 @@ from flask import flash, request
 
 from ..api.common import MAX_ID, db_session, json_body, ok
 from ..api.errors import ApiError
-from ..api.linking import remove_link
+from ..api.linking import live_link_or_404, remove_link
 from ..api.visibility import thread_or_404
 from . import bp
 from .auth import signin_required
@@ -59,10 +59,6 @@ def app_share(thread_id: int):
 @signin_required
 def app_unlink(thread_id: int, item_type: str, item_id: int):
     thread = thread_or_404(thread_id)
-    link = next((lk for lk in thread.links if lk.item_type == item_type and lk.item_id == item_id
-                 and not lk.removed), None)
-    if link is None:
-        raise ApiError(404, f"The thread is not linked to that {item_type}.")
-    remove_link(thread, link)
+    remove_link(thread, live_link_or_404(thread, item_type, item_id))
     db_session().commit()
     return ok({"removed": True})

@@ -2,19 +2,13 @@
 from __future__ import annotations
 
 import json
-import os
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
-from tests.conftest import free_port
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+from tests.live import live_port, live_server, settings  # noqa: F401  (fixtures used here)
 
 # What Outlook would give the pane: a compose item whose recipients, Bcc and session data the
 # test controls and reads back. office.js itself is never fetched (see the route below).
@@ -61,37 +55,8 @@ OFFICE_STUB = """
 """
 
 
-@pytest.fixture
-def live_port() -> int:
-    return free_port()
 
 
-@pytest.fixture
-def settings(settings, live_port):
-    # The pane calls the server it was loaded from, as in production.
-    return settings.with_(base_url=f"http://127.0.0.1:{live_port}")
-
-
-@pytest.fixture
-def live_server(app, live_port):
-    server = make_server("127.0.0.1", live_port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{live_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is not installed; `make test` installs it (scripts/install-system-deps.sh)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
