@@ -2,26 +2,25 @@
 """Ingest benchmark: the real Smart Bcc SMTP receiver against a bare aiosmtpd receiver.
 
     .venv/bin/python bench/ingest.py [--db sqlite|postgres|both] [--messages N] [--concurrency C]
-                                     [--pg-url URL] [--breakdown]
+                                     [--pg-url URL] [--repeat R] [--breakdown] [--experiment NAME]
 
-For each database (a fresh SQLite file in a temp dir, and/or a freshly reset and
-migrated PostgreSQL schema) it runs, on the same generated messages and with the
-same client concurrency:
+For each database (a fresh SQLite file in a temp dir, and/or a freshly reset and migrated
+PostgreSQL schema: its public schema is DROPPED) it runs, on the same generated messages and
+with the same client concurrency, each right after its own bare reference run:
 
   bare       aiosmtpd Controller whose handle_DATA just returns "250 OK"
-  (a) inline the Smart Bcc receiver, jobs="inline": the pipeline runs in the
-             process's job thread pool while mail keeps arriving (embedded default)
-  (b) inline the same run, until every message is processed (InboundRecord status
-             processed/duplicate/failed, counted with SQL); checked afterwards through
-             GET /api/v1/mailbox/mailThreads on a Flask test client
-  (a) defer  Smart Bcc receiver with services.jobs.enqueue patched to a no-op (what
-             a Celery deployment costs the receiver: acceptance only)
-  (b) drain  after (a) defer, the real enqueue is restored and all records are queued
-             at once: the pipeline alone, without SMTP traffic
+  inline     (a) the Smart Bcc receiver, jobs="inline": the pipeline runs in the process's
+             job thread pool while mail keeps arriving (the embedded default);
+             (b) the same run until every InboundRecord is processed/duplicate/failed
+             (counted with SQL), then checked through GET /api/v1/mailbox/mailThreads
+  defer      (a) services.jobs.enqueue patched to a no-op (Celery-like: acceptance only);
+             (b') then all records queued to the real inline pool: the pipeline alone
+  worker     (a)/(b) enqueue no-op, and a separate spawned process (like one Celery worker)
+             processes 'received' records while mail arrives
 
-The SMTP client runs in a separate process (spawned once, messages loaded into memory
-before any timing) with C threads, each holding one smtplib.SMTP connection that it
-reuses for many messages, so the client does not compete for the server's GIL.
+The SMTP client runs in a separate process (spawned once, messages loaded into memory before
+any timing) with C threads, each holding one smtplib.SMTP connection that it reuses for many
+messages, so the client does not compete for the receiver's GIL. See bench/README.md.
 """
 from __future__ import annotations
 
@@ -34,7 +33,6 @@ import pickle
 import random
 import shutil
 import socket
-import statistics
 import sys
 import tempfile
 import threading
@@ -203,7 +201,7 @@ def _loadavg() -> str:
         one, five, _ = os.getloadavg()
     except OSError:
         return "n/a"
-    warn = "  (WARNING: machine is busy; figures will be noisy)" if one > 0.5 * (os.cpu_count() or 1) else ""
+    warn = "  (WARNING: machine is busy; figures will be noisy)" if one > (os.cpu_count() or 1) else ""
     return f"{one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cpus{warn}"
 
 
@@ -356,7 +354,7 @@ def api_thread_total(services, token: str) -> int:
     """Threads the seeded user sees, through the real API on a Flask test client.
 
     One app per process, its services swapped per run: the API reads them from
-    app.extensions on each request (and create_app may not tolerate a second call).
+    app.extensions on each request, so one create_app serves every fresh database.
     """
     global _APP
     from backend.app import create_app
@@ -687,7 +685,6 @@ def run_smartbcc(kind: str, client: Client, concurrency: int, deal_tokens: list[
         apply_experiments(services, experiments)
         if mode in ("defer", "worker"):
             services.jobs.enqueue = lambda *a, **k: None  # Celery-like: acceptance only
-        n_expected = None
         if mode == "worker":
             ctx = mp.get_context("spawn")
             wconn, child = ctx.Pipe()
@@ -874,9 +871,11 @@ def main(argv=None) -> int:
                             rows.append(r)
             print(f"[{db}] load average after: {_loadavg()}", flush=True)
     finally:
-        if client is not None:
-            client.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            if client is not None:
+                client.close()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     rows = aggregate(rows)
     print()

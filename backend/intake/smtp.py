@@ -5,6 +5,7 @@ import asyncio
 import logging
 import signal
 import threading
+import time
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import MISSING, SMTP, syntax
@@ -97,9 +98,13 @@ def rate_limited(services, sender: str | None, company_id: int) -> str | None:
             f"retry in {verdict.retry_after} seconds (your server will do so).")
 
 
+ROUTE_CACHE_SECONDS = 30.0
+
+
 class SmartBccHandler:
     def __init__(self, services):
         self.services = services
+        self._routes: dict[str, tuple] = {}
 
     async def _db(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
@@ -125,8 +130,19 @@ class SmartBccHandler:
         return "250 2.1.5 OK"
 
     def _route(self, address):
+        self.services.jobs.note_intake()
+        cached = self._routes.get(address.lower())
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         with self.services.db.session() as session:
-            return route_address(session, address, self.services.settings)
+            route = route_address(session, address, self.services.settings)
+        if route is not None:
+            # Positive answers only, briefly: the pipeline's route stage re-checks
+            # the item anyway, and a new address is never refused by the cache.
+            if len(self._routes) > 10_000:
+                self._routes.clear()
+            self._routes[address.lower()] = (route, time.monotonic() + ROUTE_CACHE_SECONDS)
+        return route
 
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or b""
@@ -140,6 +156,7 @@ class SmartBccHandler:
         return f"250 2.0.0 Logged by Smart Bcc (ref {','.join(map(str, ids))})"
 
     def _accept(self, raw, envelope):
+        self.services.jobs.note_intake()
         return accept_message(self.services, raw, source="smtp",
                               envelope_from=envelope.mail_from,
                               routes=list(getattr(envelope, "routes", [])))

@@ -1,0 +1,153 @@
+"""What the scale benchmarks share: a fresh database, fast bulk loading, percentiles and a query counter."""
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Sequence
+
+BATCH = 20_000
+
+
+def fresh_database(kind: str, workdir: Path, pg_url: str, name: str) -> str:
+    """A migrated, empty database: a new SQLite file, or ``pg_url`` with its public schema dropped and recreated."""
+    from sqlalchemy import create_engine, text
+
+    from backend.migrate import upgrade
+
+    if kind == "sqlite":
+        url = f"sqlite:///{workdir / f'{name}.sqlite3'}"
+    else:
+        url = pg_url
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    upgrade(url)
+    return url
+
+
+def _plain(value):
+    """A value as COPY wants it: naive UTC datetimes (the columns are ``timestamp without time zone``)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _defaults(table, given: Sequence[str]) -> dict:
+    """Values for the columns the caller left out that have a Python-side default (evaluated once)."""
+    out = {}
+    for column in table.columns:
+        if column.name in given or column.default is None:
+            continue
+        default = column.default
+        value = default.arg(None) if default.is_callable else default.arg
+        out[column.name] = value
+    return out
+
+
+def bulk_load(conn, table, columns: Sequence[str], rows: Iterable[tuple]) -> int:
+    """Inserts ``rows`` (tuples in ``columns`` order) into ``table``; returns how many.
+
+    PostgreSQL: one ``COPY ... FROM STDIN`` with foreign-key triggers off for the session
+    (the generated rows are consistent by construction; unique indexes still apply).
+    Elsewhere: ``session.execute(insert(table), rows)``-style executemany in large batches.
+    Columns left out get their model default, evaluated once per call (fine for timestamps
+    and constants, wrong for anything that must be unique; pass those explicitly).
+    """
+    columns = list(columns)
+    extra = _defaults(table, columns)
+    json_columns = {c.name for c in table.columns if c.type.__class__.__name__ == "JSON"}
+    count = 0
+    if conn.dialect.name == "postgresql":
+        extra_names = list(extra)
+        extra_values = tuple(json.dumps(v) if k in json_columns else _plain(v) for k, v in extra.items())
+        convert = [i for i, name in enumerate(columns) if name in json_columns]
+        names = ", ".join(f'"{c}"' for c in columns + extra_names)
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute("SET session_replication_role = replica")
+            with cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+                for row in rows:
+                    if convert:
+                        row = list(row)
+                        for i in convert:
+                            row[i] = json.dumps(row[i])
+                    copy.write_row(tuple(row) + extra_values if extra_values else row)
+                    count += 1
+            cur.execute("SET session_replication_role = DEFAULT")
+        return count
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(dict(zip(columns, row), **extra))
+        if len(batch) >= BATCH:
+            conn.execute(table.insert(), batch)
+            count += len(batch)
+            batch = []
+    if batch:
+        conn.execute(table.insert(), batch)
+        count += len(batch)
+    return count
+
+
+def fix_sequences(conn, tables) -> None:
+    """After rows with explicit ids: move PostgreSQL's id sequences past them so the app can insert."""
+    from sqlalchemy import text
+
+    if conn.dialect.name != "postgresql":
+        return
+    for table in tables:
+        conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                          f"COALESCE((SELECT max(id) FROM \"{table.name}\"), 0) + 1, false)"))
+
+
+def analyze(conn) -> None:
+    """Planner statistics for the freshly loaded tables (both databases plan by them)."""
+    from sqlalchemy import text
+
+    conn.execute(text("ANALYZE"))
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+class QueryCounter:
+    """Counts the SQL statements an engine runs (an executemany counts once)."""
+
+    def __init__(self, engine):
+        from sqlalchemy import event
+
+        self.count = 0
+        self.statements: list[str] = []
+        self.keep = False
+        self._engine = engine
+        event.listen(engine, "before_cursor_execute", self._before)
+
+    def _before(self, conn, cursor, statement, parameters, context, executemany):
+        self.count += 1
+        if self.keep:
+            self.statements.append(statement)
+
+    def reset(self, keep: bool = False) -> None:
+        self.count = 0
+        self.statements = []
+        self.keep = keep
+
+    def close(self) -> None:
+        from sqlalchemy import event
+
+        event.remove(self._engine, "before_cursor_execute", self._before)
+
+
+class Stopwatch:
+    def __init__(self):
+        self.started = time.perf_counter()
+
+    def lap(self) -> float:
+        now = time.perf_counter()
+        seconds, self.started = now - self.started, now
+        return seconds
