@@ -68,7 +68,7 @@ def accept_message(services, raw: bytes, *, source: str, envelope_from: str | No
             decisions.extend(extra_decisions or [])
             record = InboundRecord(
                 company_id=company_id, user_id=user_id, source=source,
-                envelope_from=(envelope_from or "")[:320] or None,
+                envelope_from=(envelope_from or "").replace("\x00", "")[:320] or None,
                 recipients=[r.as_dict() for r in company_routes],
                 header_from=headers.from_address, raw_sha256=digest, raw_size=len(raw),
                 sender_auth=auth[company_id][0].verdict if company_id in auth else None,

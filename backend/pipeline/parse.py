@@ -1,15 +1,34 @@
 """Stage parse: read the raw bytes defensively into a ParsedMessage."""
 from __future__ import annotations
 
+from dataclasses import fields, is_dataclass, replace
+from datetime import datetime
+
 from .context import Context
 from .mime import parse_message
+
+
+def scrub(value):
+    """NUL characters out of every text field: PostgreSQL text cannot hold them, and
+    no mail needs them (they become U+FFFD, so nothing silently disappears)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(scrub(v) for v in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: scrub(getattr(value, f.name)) for f in fields(value)
+                   if not isinstance(getattr(value, f.name), (bytes, int, float, type(None), datetime))}
+        return replace(value, **changes)
+    return value
 
 
 class Parse:
     name = "parse"
 
     def run(self, ctx: Context) -> None:
-        ctx.parsed = parse_message(ctx.raw)
+        ctx.parsed = scrub(parse_message(ctx.raw))
         p = ctx.parsed
         reason = f"subject {p.subject[:80]!r}, {len(p.attachments)} attachment(s)"
         if p.defects:

@@ -56,6 +56,11 @@ def test_hostile_input_is_stored_never_lost(services, acme, raw):
     ("rfc822-nesting-1000", nesting_bomb(1000, "rfc822"), True),
     ("100k-headers", many_headers(100_000), True),
     ("5MB-single-line", huge_line(5_000_000), True),
+    # PostgreSQL text cannot hold NUL; found by the fuzz test on PostgreSQL.
+    ("nul-bytes", b"From: A\x00B <rep@acme.example>\r\nTo: c\x00@x.example\r\nSubject: s\x00\r\n"
+                  b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/html\r\n\r\n"
+                  b"<p>h\x00i</p>\r\n--b\r\nContent-Type: application/pdf; name=\"a\x00.pdf\"\r\n\r\nx\x00\r\n--b--\r\n",
+     True),
 ], ids=lambda v: v if isinstance(v, str) else "")
 def test_named_bombs(services, acme, name, raw, trace_memory):
     _check(services, acme, raw, trace_memory)
