@@ -23,16 +23,24 @@ def _bearer() -> str:
 
 
 def authenticate():
-    """The active user behind the request's bearer token; raises a 401 ApiError with the reason."""
+    """The active user behind the request's bearer token; raises a 401 ApiError with the reason.
+
+    For a verified Microsoft token of a known user, the raw token, its claims and
+    its address are also kept on ``g`` (``ms_assertion``, ``ms_claims``,
+    ``ms_address``) for On-Behalf-Of; with an API token they stay None.
+    """
+    g.ms_assertion = g.ms_claims = g.ms_address = None
     token = _bearer()
     if not token:
         raise unauthorized("Sign in to Smart Bcc: the add-in sent no token. Open the Smart Bcc pane and sign in.")
     if looks_like_jwt(token):
         try:
-            _claims, address = verify_ms_token(services().settings, token)
-            return user_for_address(db_session(), address)
+            claims, address = verify_ms_token(services().settings, token)
+            user = user_for_address(db_session(), address)
         except TokenError as exc:
             raise unauthorized(exc.message) from exc
+        g.ms_assertion, g.ms_claims, g.ms_address = token, claims, address
+        return user
     user = user_from_bearer()
     if user is None:
         raise unauthorized("The Smart Bcc API token is not valid (revoked, or the user is deactivated); "

@@ -33,6 +33,7 @@ class JwksCache:
         self.ttl = ttl
         self._clock = clock
         self._keys: dict[str, jwt.PyJWK] = {}
+        self._issuers: dict[str, str] = {}
         self._fetched_at: float | None = None
         self._missed: set[str] = set()
         self._lock = threading.Lock()
@@ -45,7 +46,7 @@ class JwksCache:
         except (requests.RequestException, ValueError) as exc:
             log.warning("cannot fetch signing keys from %s: %s", self.url, exc.__class__.__name__)
             raise KeyNotFound("The token's signing keys could not be fetched; try again in a minute.") from exc
-        keys = {}
+        keys, issuers = {}, {}
         for entry in document.get("keys", []) if isinstance(document, dict) else []:
             kid = entry.get("kid") if isinstance(entry, dict) else None
             if not kid:
@@ -55,7 +56,12 @@ class JwksCache:
             except (jwt.PyJWKError, jwt.InvalidKeyError, TypeError, ValueError):
                 # One malformed or unsupported key must not hide the others.
                 log.info("skipping unusable key %s from %s", kid, self.url)
+                continue
+            # Microsoft publishes which issuer (tenant) a key signs for; the token must match it.
+            if isinstance(entry.get("issuer"), str):
+                issuers[kid] = entry["issuer"]
         self._keys = keys
+        self._issuers = issuers
         self._fetched_at = self._clock()
         self._missed = set()
 
@@ -75,6 +81,11 @@ class JwksCache:
         if found is None:
             raise KeyNotFound("The token was signed with an unknown key; sign in again.")
         return found
+
+    def issuer(self, kid: str) -> str | None:
+        """The ``issuer`` the key set names for key ``kid`` (None: the key is not tied to one issuer)."""
+        with self._lock:
+            return self._issuers.get(kid)
 
 
 _caches: dict[str, JwksCache] = {}

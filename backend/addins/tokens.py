@@ -1,5 +1,16 @@
-"""What Microsoft and Google token checks share: RS256 signature and expiry against a JWKS URL, and mapping an address to a user."""
+"""What Microsoft and Google token checks share: RS256 signature and expiry against a JWKS URL, and mapping an address to a user.
+
+Replay: no token is single-use here, on purpose. Microsoft access tokens and Google's ID tokens
+are bearer tokens that Office/MSAL and Google cache and send again for their whole lifetime (about
+an hour), carry no nonce for a resource server, and Google's add-on token belongs to the add-on's
+service account, shared by all its users, so it cannot be bound to one userIdToken. What limits
+a replay: TLS; the expiry (60 s leeway, ``nbf``/``iat`` in the future refused); the audience (our
+app, or the exact add-on endpoint); the tenant, and the tenant a Microsoft key is published for;
+and the user coming only from signed, issuer-verified claims. The Gmail add-on endpoints only read.
+"""
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import jwt
 from sqlalchemy import select
@@ -25,8 +36,13 @@ def looks_like_jwt(token: str) -> bool:
     return token.count(".") == 2 and not token.startswith("sbc_")
 
 
-def verify_rs256(token: str, jwks_url: str, what: str) -> dict:
-    """The claims of ``token`` once its RS256 signature and expiry check out; audience and issuer are the caller's job."""
+def verify_rs256(token: str, jwks_url: str, what: str,
+                 key_issuer_ok: Callable[[str | None, dict], bool] | None = None) -> dict:
+    """The claims of ``token`` once its RS256 signature and expiry check out; audience and issuer are the caller's job.
+
+    ``key_issuer_ok(issuer the key set names for the signing key or None, claims)`` may refuse a
+    key that signs for another issuer than the token claims (Microsoft's per-tenant keys).
+    """
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as exc:
@@ -42,17 +58,22 @@ def verify_rs256(token: str, jwks_url: str, what: str) -> dict:
     except jwks.KeyNotFound as exc:
         raise TokenError(f"{exc} ({what})") from exc
     try:
-        return jwt.decode(token, key=key.key, algorithms=["RS256"], leeway=LEEWAY_SECONDS,
-                          options={"verify_aud": False, "verify_iss": False,
-                                   "require": ["exp", "iat"]})
+        claims = jwt.decode(token, key=key.key, algorithms=["RS256"], leeway=LEEWAY_SECONDS,
+                            options={"verify_aud": False, "verify_iss": False,
+                                     "require": ["exp", "iat"]})
     except jwt.ExpiredSignatureError as exc:
         raise TokenError(f"The {what} has expired; sign in again.") from exc
+    except jwt.ImmatureSignatureError as exc:
+        raise TokenError(f"The {what} is not valid yet (issued for a later time); sign in again.") from exc
     except jwt.InvalidSignatureError as exc:
         raise TokenError(f"The {what} has an invalid signature.") from exc
     except jwt.MissingRequiredClaimError as exc:
         raise TokenError(f"The {what} lacks the '{exc.claim}' claim.") from exc
     except jwt.InvalidTokenError as exc:
         raise TokenError(f"The {what} is not valid ({exc.__class__.__name__}); sign in again.") from exc
+    if key_issuer_ok is not None and not key_issuer_ok(jwks.cache_for(jwks_url).issuer(kid), claims):
+        raise TokenError(f"The {what} was signed with a key that belongs to another issuer; sign in again.")
+    return claims
 
 
 def user_for_address(session: Session, address: str) -> User:

@@ -45,7 +45,7 @@ def verify_user_token(settings: Settings, token: str) -> str:
     email = claims.get("email")
     if not isinstance(email, str) or "@" not in email:
         raise TokenError("The Google user token names no email address; reinstall the add-on so it may read it.")
-    # Google marks addresses it has not confirmed; such an address proves nothing.
-    if claims.get("email_verified") is False:
+    # Google marks the addresses it has confirmed; any other address proves nothing.
+    if claims.get("email_verified") is not True:
         raise TokenError("Google has not verified the address in the user token.")
     return email.strip().lower()

@@ -66,6 +66,10 @@ class SentAnnouncement(CompanyScoped, Base):
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     inbound_record_ids: Mapped[list] = mapped_column(default=list)
+    # On-Behalf-Of without a refresh token: the Graph access token (Fernet-encrypted)
+    # for this announcement's looks only; cleared when the announcement finishes.
+    access_token_enc: Mapped[str | None] = mapped_column(Text)
+    access_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None]

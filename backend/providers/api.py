@@ -4,16 +4,19 @@ from __future__ import annotations
 import re
 from functools import wraps
 
-from flask import Blueprint, g
+from flask import Blueprint, g, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..addins import cors
+from ..addins.auth import addin_login_required
 from ..api.auth import login_required
 from ..api.common import db_session, json_body, ok, services
 from ..api.errors import ApiError, not_found
 from ..api.openapi import document
 from ..intake.checks import route_address
 from ..models import SentAnnouncement
+from . import obo
 from .connections import LABELS, connection_json, disconnect, user_connections
 from .fetch import announcement_json
 
@@ -32,14 +35,23 @@ _PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
 def addin_auth(view):
     """Authentication of the add-in endpoints, kept in this one decorator.
 
-    Today the API bearer token; Microsoft add-in tokens are meant to be
-    accepted here later, setting the same ``g.user``.
+    The Outlook add-in's Microsoft token or a Smart Bcc API token, verified by
+    backend.addins.auth (same ``g.user``, same rate limits). Only for a verified
+    Microsoft token, ``g.ms_assertion`` holds the raw token (for On-Behalf-Of).
     """
     @wraps(view)
-    @login_required
+    @addin_login_required
     def wrapper(*args, **kwargs):
         return view(*args, **kwargs)
     return wrapper
+
+
+@bp.after_request
+def _addin_cors(response):
+    # Outlook on the web calls the add-in endpoints cross-origin, like /addin/resolve.
+    if request.path.startswith("/api/v1/addin/"):
+        cors.apply(response, services().settings.base_url)
+    return response
 
 
 @bp.get("/connections")
@@ -106,6 +118,10 @@ def announce_sent():
             SentAnnouncement.user_id == g.user.id, SentAnnouncement.ref == ref))
         return ok(announcement_json(existing))
     ann_id = ann.id
+    if g.get("ms_assertion") and obo.wanted(services(), g.user.id, provider):
+        # No working Outlook connection: the add-in's own token gets the access (On-Behalf-Of).
+        obo.exchange_for_announcement(services(), ann_id, assertion=g.ms_assertion, claims=g.ms_claims,
+                                      address=g.ms_address)
     services().jobs.enqueue("providers.fetch_sent", ann_id)
     session.expire_all()
     return ok(announcement_json(session.get(SentAnnouncement, ann_id)), status=201)

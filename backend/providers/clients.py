@@ -12,3 +12,11 @@ def client_for(services, connection_id: int, provider: str):
     if provider == "outlook":
         return GraphClient(services.settings.ms_graph_url, tokens, key)
     return GmailClient(services.settings.gmail_api_url, tokens, key)
+
+
+def announcement_client(services, announcement_id: int) -> GraphClient:
+    """A Graph client on the On-Behalf-Of access token kept on one announcement (no connection)."""
+    from .obo import AnnouncementToken
+
+    return GraphClient(services.settings.ms_graph_url, AnnouncementToken(services, announcement_id),
+                       ("announcement", announcement_id))

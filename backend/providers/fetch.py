@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 
 from ..intake.checks import Rejection
-from ..models import MailboxConnection, SentAnnouncement
+from ..models import MailboxConnection, SentAnnouncement, User
 from . import graph as graph_mod
-from .clients import client_for
+from .clients import announcement_client, client_for
 from .connections import LABELS, SOURCES, now_utc, record_failure
 from .ingest import already_stored, bcc_of, ingest_sent, normalize_message_id, smartbcc_routes
 from .limits import AuthFailed, ProviderError, RetryLater
@@ -49,14 +49,20 @@ def fetch_announcement(services, announcement_id: int, now: datetime | None = No
         conn = next((conns[p] for p in wanted if p in conns), None)
         info = dict(ref=ann.ref, address=ann.address, mid=normalize_message_id(ann.internet_message_id),
                     company_id=ann.company_id, user_id=ann.user_id)
-        if conn is None:
+        if conn is not None:
+            conn_id, provider, mailbox = conn.id, conn.provider, conn.account_email
+        elif ann.access_token_enc and "outlook" in wanted:
+            # On-Behalf-Of gave an access token but no refresh token: it serves this announcement only.
+            user = session.get(User, ann.user_id)
+            conn_id, provider, mailbox = None, "outlook", user.email if user else ""
+        else:
             _finish(ann, now, "no_connection", "No working mailbox connection: connect Outlook or Gmail under "
                     "Settings > Connections so Smart Bcc can fetch sent mail. The SMTP copy is logged as usual.")
             return ann.status
-        conn_id, provider, mailbox = conn.id, conn.provider, conn.account_email
         ann.provider = provider
     try:
-        client = client_for(services, conn_id, provider)
+        client = client_for(services, conn_id, provider) if conn_id is not None \
+            else announcement_client(services, announcement_id)
         found = _find(services, client, provider, info)
         ids = _log_found(services, found, provider, mailbox, info) if found else []
     except RetryLater as exc:
@@ -64,11 +70,16 @@ def fetch_announcement(services, announcement_id: int, now: datetime | None = No
     except Rejection as exc:
         return _done(services, announcement_id, now, "rejected", exc.message)
     except AuthFailed as exc:
+        if conn_id is None:
+            return _done(services, announcement_id, now, "failed",
+                         f"{exc.message}. Connect {LABELS[provider]} under Settings > Connections so Smart Bcc "
+                         "can fetch sent mail; the SMTP copy is logged as usual.")
         record_failure(services, conn_id, exc)
         return _done(services, announcement_id, now, "failed",
                      f"{exc.message}. Connect {LABELS[provider]} again under Settings > Connections.")
     except ProviderError as exc:
-        record_failure(services, conn_id, exc)
+        if conn_id is not None:
+            record_failure(services, conn_id, exc)
         return _missed(services, announcement_id, now, exc.message)
     except Exception as exc:  # noqa: BLE001 - our bug: logged, and counted like a miss so it ends
         log.exception("looking for announcement %s failed", announcement_id)
@@ -163,6 +174,9 @@ def _finish(ann: SentAnnouncement, now: datetime, status: str, message: str | No
     ann.last_error = message
     ann.finished_at = now
     ann.next_attempt_at = None
+    # An On-Behalf-Of access token is kept no longer than its announcement needs it.
+    ann.access_token_enc = None
+    ann.access_expires_at = None
 
 
 def announcement_json(ann: SentAnnouncement) -> dict:

@@ -24,13 +24,15 @@ def graph_scopes(settings: Settings) -> list[str]:
     return [f"{parts.scheme}://{parts.netloc}/Mail.Read"]
 
 
-def authority(settings: Settings) -> str:
+def authority(settings: Settings, tenant: str | None = None) -> str:
     # One allowed tenant pins sign-in to it; otherwise any work or school account.
-    tenant = settings.ms_allowed_tenants[0] if len(settings.ms_allowed_tenants) == 1 else "organizations"
+    # On-Behalf-Of passes the tenant of the (verified) add-in token.
+    if not tenant:
+        tenant = settings.ms_allowed_tenants[0] if len(settings.ms_allowed_tenants) == 1 else "organizations"
     return f"{settings.ms_authority_host.rstrip('/')}/{tenant}"
 
 
-def msal_app(settings: Settings) -> msal.ConfidentialClientApplication:
+def msal_app(settings: Settings, tenant: str | None = None) -> msal.ConfidentialClientApplication:
     if not settings.ms_client_id or not settings.ms_client_secret:
         raise NotConfigured("Outlook is not set up: set SMARTBCC_MS_CLIENT_ID and SMARTBCC_MS_CLIENT_SECRET.")
     try:
@@ -40,7 +42,7 @@ def msal_app(settings: Settings) -> msal.ConfidentialClientApplication:
         # lookup at login.microsoftonline.com is needed (or wanted, in tests).
         return msal.ConfidentialClientApplication(
             settings.ms_client_id, client_credential=settings.ms_client_secret,
-            authority=authority(settings), instance_discovery=False, token_cache=msal.TokenCache())
+            authority=authority(settings, tenant), instance_discovery=False, token_cache=msal.TokenCache())
     except (requests.RequestException, ValueError) as exc:
         raise Transient(f"Microsoft sign-in is unreachable ({exc.__class__.__name__})") from exc
 
@@ -87,15 +89,42 @@ def refresh(settings: Settings, refresh_token: str) -> TokenSet:
     return _token_set(result)
 
 
-def obo_graph_token(settings: Settings, user_assertion: str) -> str:
-    """A Graph access token for the user of an add-in token (On-Behalf-Of flow)."""
+def obo_tokens(settings: Settings, user_assertion: str, tenant: str | None = None) -> TokenSet:
+    """Delegated Mail.Read (+ offline_access) for the user of a verified add-in token (On-Behalf-Of flow).
+
+    The refresh token is present when Microsoft hands one out; raises AuthFailed
+    (no consent, the assertion refused) with advice the add-in pane can show.
+    """
     try:
-        result = msal_app(settings).acquire_token_on_behalf_of(user_assertion, graph_scopes(settings))
+        result = msal_app(settings, tenant).acquire_token_on_behalf_of(user_assertion, graph_scopes(settings))
     except requests.RequestException as exc:
         raise Transient(f"Microsoft sign-in is unreachable ({exc.__class__.__name__})") from exc
+    except msal.exceptions.MsalServiceError as exc:  # MSAL raises instead of answering on some 5xx
+        raise Transient(f"Microsoft sign-in is unavailable ({' '.join(str(exc).split())[:200]})") from exc
     if "error" in result:
-        raise _refresh_error(result)
-    return result["access_token"]
+        raise _obo_error(result)
+    return _token_set(result)
+
+
+def obo_graph_token(settings: Settings, user_assertion: str, tenant: str | None = None) -> str:
+    """A Graph access token for the user of an add-in token (On-Behalf-Of flow)."""
+    return obo_tokens(settings, user_assertion, tenant).access_token
+
+
+def _obo_error(result: dict) -> ProviderError:
+    error, suberror = str(result.get("error", "")), str(result.get("suberror", ""))
+    said = _describe(result, "Microsoft said")
+    if "consent_required" in (error, suberror) or "AADSTS65001" in str(result.get("error_description", "")):
+        return AuthFailed("Smart Bcc may not read your mailbox yet: ask your admin to grant consent to the "
+                          "Smart Bcc app (Mail.Read, offline_access) in Microsoft Entra ID, or connect Outlook "
+                          f"yourself under Settings > Connections. {said}")
+    if error in ("invalid_grant", "interaction_required") or suberror == "bad_token":
+        return AuthFailed("Microsoft did not let Smart Bcc read your mailbox with the add-in's sign-in: sign in "
+                          f"to the Smart Bcc pane again, or connect Outlook under Settings > Connections. {said}")
+    if error in ("temporarily_unavailable", "server_error"):
+        return Transient(_describe(result, "Microsoft sign-in is unavailable"))
+    return ProviderError("Microsoft refused to let Smart Bcc read your mailbox on your behalf; ask your admin to "
+                         f"check the Smart Bcc app registration. {said}")
 
 
 def _refresh_error(result: dict) -> ProviderError:

@@ -358,8 +358,26 @@
   function setRefHeader() {
     var item = mailItem();
     var headers = {};
-    headers[HEADER] = newRef();
-    return call(item && item.internetHeaders, "setAsync", [headers]);
+    var ref = newRef();
+    headers[HEADER] = ref;
+    return call(item && item.internetHeaders, "setAsync", [headers]).then(function () {
+      return ref;
+    });
+  }
+
+  // Tells the server which mail is leaving, so it can fetch the sent copy from a connected
+  // mailbox. Best effort: the SMTP copy is logged anyway, and the mail is never held for it.
+  function announceSent(ref, address) {
+    if (!ref || !address) {
+      return Promise.resolve();
+    }
+    return getToken(false).then(function (token) {
+      return withTimeout(root.fetch(baseUrl() + "/api/v1/addin/sent", {
+        method: "POST",
+        headers: { "Authorization": "Bearer " + token, "Content-Type": "application/json" },
+        body: JSON.stringify({ ref: ref, address: address })
+      }), REQUEST_TIMEOUT_MS);
+    }).then(null, noop);
   }
 
   // ---- the handlers Outlook calls
@@ -395,9 +413,14 @@
     }
     timer = setTimeout(finish, SEND_DEADLINE_MS);
     // The header first: it needs no server, and the later mailbox fetch finds the mail by it.
-    setRefHeader().then(null, noop).then(function () {
+    var ref = null;
+    setRefHeader().then(function (value) {
+      ref = value;
+    }, noop).then(function () {
       return ensureBcc(false);
-    }).then(null, function (error) {
+    }).then(function (outcome) {
+      return announceSent(ref, outcome && outcome.result && outcome.result.address);
+    }, function (error) {
       return notify(describe(error, true));
     }).then(finish, finish);
   }

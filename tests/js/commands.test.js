@@ -184,6 +184,27 @@ test("on send: the correlation header is set, the address ensured, and the mail 
   assert.deepEqual(state.notices, {});
 });
 
+test("on send: the server is told the ref and the address used, so it can fetch the sent copy", async () => {
+  const { office, handlers, state } = makeOffice({ to: ["pat@customer.example"] });
+  const api = server((body) => ("ref" in body ? [201, { success: true, data: { status: "pending" } }] : resolved(DEAL)));
+  load(office, api.fetch);
+  const completed = await fire(handlers.onMessageSendHandler);
+  assert.deepEqual(completed, { allowEvent: true });
+  const announce = api.calls.find((c) => c.url.endsWith("/api/v1/addin/sent"));
+  assert.ok(announce, "no announcement was sent");
+  assert.deepEqual(announce.body, { ref: state.headers["x-smartbcc-ref"], address: DEAL });
+  assert.equal(announce.init.headers.Authorization, "Bearer sbc_dev_token");
+});
+
+test("on send: a failing announcement does not hold the mail or alarm the user", async () => {
+  const { office, handlers, state } = makeOffice({ to: ["pat@customer.example"] });
+  const api = server((body) => ("ref" in body ? [503, { success: false, error: "down" }] : resolved(DEAL)));
+  load(office, api.fetch);
+  const completed = await fire(handlers.onMessageSendHandler);
+  assert.deepEqual(completed, { allowEvent: true });
+  assert.deepEqual(state.notices, {});
+});
+
 test("on send with the backend down: the mail goes, and the notification bar says so", async () => {
   const { office, handlers, state } = makeOffice({ to: ["pat@customer.example"], bcc: ["boss@acme.example"] });
   const fetch = async () => { throw new TypeError("Failed to fetch"); };

@@ -27,6 +27,8 @@ class FakeMicrosoft(FakeServer):
         self.mail: list[Mail] = []
         self.delta_gone = False
         self.obo_assertions: set[str] = set()
+        # Whether an On-Behalf-Of answer carries a refresh token (Entra ID does when offline_access is granted).
+        self.obo_refresh = False
         self.page_size = 2
 
     # --- mailbox helpers for tests ---------------------------------------
@@ -106,7 +108,8 @@ class FakeMicrosoft(FakeServer):
             if form.get("requested_token_use") != "on_behalf_of" or form.get("assertion") not in self.obo_assertions:
                 return json_answer(400, {"error": "invalid_grant", "suberror": "consent_required",
                                          "error_description": "AADSTS65001: The user has not consented."})
-            return self._tokens(tenant, None, scope, self.account, None)
+            refresh = self.tokens.new_refresh(self.account) if self.obo_refresh else None
+            return self._tokens(tenant, None, scope, self.account, refresh)
         return json_answer(400, {"error": "unsupported_grant_type"})
 
     # --- Graph -----------------------------------------------------------
