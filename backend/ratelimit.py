@@ -45,6 +45,11 @@ class MemoryCounter:
                 self._windows = {k: v for k, v in self._windows.items() if v[0] == window}
             return count
 
+    def get(self, key: str, window: int) -> int:
+        with self._lock:
+            start, count = self._windows.get(key, (window, 0))
+            return count if start == window else 0
+
 
 class RedisCounter:
     """Counters shared by every process, so limits hold when scaled out."""
@@ -60,6 +65,9 @@ class RedisCounter:
         pipe.incr(name)
         pipe.expire(name, seconds + 5)
         return int(pipe.execute()[0])
+
+    def get(self, key: str, window: int) -> int:
+        return int(self.redis.get(f"smartbcc:rl:{key}:{window}") or 0)
 
 
 class RateLimiter:
@@ -77,6 +85,23 @@ class RateLimiter:
             # A limiter outage must not stop mail; limits are a guard, not a gate.
             return Verdict(True)
         if count <= limit.count:
+            return Verdict(True)
+        return Verdict(False, max(1, int((window + 1) * limit.seconds - now) + 1))
+
+    def peek(self, key: str, limit: Limit | None) -> Verdict:
+        """Whether ``key`` has used up ``limit`` in the current window, without counting a hit.
+
+        For limits on failures (sign-in): ask before the attempt, ``hit`` only when it fails.
+        """
+        if limit is None:
+            return Verdict(True)
+        now = time.time()
+        window = int(now // limit.seconds)
+        try:
+            count = self.counter.get(key, window)
+        except Exception:
+            return Verdict(True)  # as in hit(): an outage does not lock anyone out
+        if count < limit.count:
             return Verdict(True)
         return Verdict(False, max(1, int((window + 1) * limit.seconds - now) + 1))
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -11,12 +12,28 @@ from sqlalchemy import func, select
 from ..api.common import db_session, services
 from ..api.errors import error_response
 from ..models import MailThread, User
+from ..ratelimit import Limit
 from ..security import check_password
 from . import bp
 from .csrf import rotate
 
 SESSION_KEY = "uid"
 BAD_LOGIN = "That email address and password do not match an account. Check both and try again."
+
+# Failed sign-ins allowed per account email and per client IP ("count/seconds", "0" = no limit).
+# Successful sign-ins are not counted. Settings of their own, read here rather than in
+# config.py: SMARTBCC_SIGNIN_LIMIT_PER_EMAIL, SMARTBCC_SIGNIN_LIMIT_PER_IP.
+SIGNIN_LIMIT_PER_EMAIL = "10/900"
+SIGNIN_LIMIT_PER_IP = "50/900"
+# How many reverse proxies in front of gunicorn append to X-Forwarded-For (0: trust none, the
+# client is the peer address). Behind a proxy with 0, every sign-in shares the proxy's address.
+SIGNIN_TRUSTED_PROXIES = 0
+THROTTLED = {
+    "email": "Too many failed sign-in attempts for this account. To protect it, signing in to it is "
+             "paused for a while; retry in {seconds} seconds (about {minutes}).",
+    "ip": "Too many failed sign-in attempts from your network. To protect the accounts, signing in "
+          "from it is paused for a while; retry in {seconds} seconds (about {minutes}).",
+}
 
 
 def _password_stamp(user: User) -> str:
@@ -99,6 +116,14 @@ def sign_in_post():
     email = (request.form.get("email") or "").strip().lower()
     password = request.form.get("password") or ""
     next_url = request.form.get("next") or ""
+    throttles = _signin_throttles(email) if email and password else []
+    paused = _paused(throttles)
+    if paused is not None:
+        # Refused before the password is checked, so guessing on gains nothing; not counted.
+        kind, seconds = paused
+        error = THROTTLED[kind].format(seconds=seconds, minutes=_minutes(seconds))
+        return (render_template("web/sign_in.html", error=error, email=email, next_url=next_url), 429,
+                {"Retry-After": str(seconds)})
     user = db_session().scalar(select(User).where(User.email == email)) if email else None
     # Check the password even for unknown users, so timing does not reveal who has an account.
     valid = check_password(user.password_hash if user else None, password)
@@ -111,6 +136,10 @@ def sign_in_post():
     else:
         error = None
     if error:
+        # Unknown addresses count like known ones, so the limit does not reveal who has an account.
+        limiter = services().limiter
+        for _kind, key, limit in throttles:
+            limiter.hit(key, limit)
         return render_template("web/sign_in.html", error=error, email=email, next_url=next_url), 401
     # A new session at sign-in, so a session id planted before sign-in is worthless after it.
     session.clear()
@@ -119,6 +148,55 @@ def sign_in_post():
     rotate()
     flash(f"Signed in as {user.email}.", "ok")
     return redirect(safe_next(next_url))
+
+
+def _limit(env_name: str, default: str) -> Limit | None:
+    raw = os.environ.get(env_name)
+    try:
+        return Limit.parse(default if raw is None else raw)
+    except ValueError:
+        return Limit.parse(default)
+
+
+def client_ip() -> str:
+    """The sign-in's client address: the peer, or the address the trusted proxies saw."""
+    try:
+        hops = int(os.environ.get("SMARTBCC_TRUSTED_PROXIES", SIGNIN_TRUSTED_PROXIES))
+    except ValueError:
+        hops = SIGNIN_TRUSTED_PROXIES
+    if hops > 0:
+        # Each trusted proxy appends the address it received from; entries further left were
+        # written by the client and prove nothing.
+        forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops][:64]
+    return request.remote_addr or "unknown"
+
+
+def _signin_throttles(email: str) -> list[tuple[str, str, Limit | None]]:
+    # The address is hashed: the limiter's keys (Redis when shared) need not hold who tried.
+    email_key = hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()[:32]
+    return [
+        ("email", f"signin:fail:email:{email_key}",
+         _limit("SMARTBCC_SIGNIN_LIMIT_PER_EMAIL", SIGNIN_LIMIT_PER_EMAIL)),
+        ("ip", f"signin:fail:ip:{client_ip()}", _limit("SMARTBCC_SIGNIN_LIMIT_PER_IP", SIGNIN_LIMIT_PER_IP)),
+    ]
+
+
+def _minutes(seconds: int) -> str:
+    minutes = max(1, round(seconds / 60))
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def _paused(throttles) -> tuple[str, int] | None:
+    """(which limit, seconds to wait) if a sign-in limit is used up, else None; counts nothing."""
+    peek = getattr(services().limiter, "peek", None)
+    worst = None
+    for kind, key, limit in throttles if peek else []:
+        verdict = peek(key, limit)
+        if not verdict.allowed and (worst is None or verdict.retry_after > worst[1]):
+            worst = (kind, verdict.retry_after)
+    return worst
 
 
 @bp.post("/sign-out")

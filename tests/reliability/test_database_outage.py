@@ -66,9 +66,14 @@ def test_database_outage_gives_451_and_503_then_recovers(pg_behind_proxy):
         assert client.get("/api/v1/users/me", headers=auth).status_code == 200
 
         proxy.cut()
-        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        # A recently seen address may pass RCPT from the route cache; the mail is then
+        # refused at DATA. Either way the sender hears 451 and keeps the mail.
+        with pytest.raises((smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError)) as refused:
             send(2)
-        code, reply = refused.value.recipients["acme@bcc.test"]
+        if isinstance(refused.value, smtplib.SMTPRecipientsRefused):
+            code, reply = refused.value.recipients["acme@bcc.test"]
+        else:
+            code, reply = refused.value.smtp_code, refused.value.smtp_error
         assert code == 451 and reply.startswith(b"4.3.0") and b"retry" in reply
         response = client.get("/api/v1/users/me", headers=auth)
         assert response.status_code == 503
