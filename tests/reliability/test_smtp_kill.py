@@ -1,6 +1,7 @@
 """SIGKILL the SMTP process at random moments: every 250 is stored exactly once, the rest can be resent."""
 from __future__ import annotations
 
+import os
 import random
 import signal
 import smtplib
@@ -14,7 +15,8 @@ from backend.models import InboundRecord, MailMessage
 from ..conftest import free_port
 from .procs import process_env, smartbcc_exe, start
 
-ROUNDS = 8
+# CI kills 8 times; SMARTBCC_KILL_ROUNDS=100 for a longer run.
+ROUNDS = int(os.environ.get("SMARTBCC_KILL_ROUNDS", "8"))
 PER_ROUND = 25
 
 
@@ -70,6 +72,7 @@ def test_sigkill_during_deliveries_loses_and_duplicates_nothing(services, settin
         stop.set()
         sender.join()
         todo = [n for n in batch if n not in acked] + todo
+    acked_before_final = len(acked)
     # The last process resumes whatever was acknowledged but not processed, and takes the rest.
     proc = start(args, env, port)
     try:
@@ -88,3 +91,6 @@ def test_sigkill_during_deliveries_loses_and_duplicates_nothing(services, settin
     assert kills == ROUNDS
     missing = [n for n in range(ROUNDS * PER_ROUND) if counts.get(f"stream-{n}@acme.example") != 1]
     assert missing == [], f"not stored exactly once: {missing[:10]}"
+    print(f"\nSIGKILL rounds: {kills}, messages: {ROUNDS * PER_ROUND}, acknowledged before a kill: "
+          f"{acked_before_final}, resent after a kill: {ROUNDS * PER_ROUND - acked_before_final}, "
+          f"lost: {len(missing)}, duplicated: {sum(1 for c in counts.values() if c > 1)}")
