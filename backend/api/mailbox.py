@@ -3,17 +3,20 @@ from __future__ import annotations
 
 
 from flask import Blueprint, g, request
-from sqlalchemy import select
+from sqlalchemy import func, inspect, literal, select, union_all
+from sqlalchemy.orm import defer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import models as m
-from ..models import InboundRecord, MailMessage, MailThread
+from ..models import Attachment, InboundRecord, MailMessage, MailThread, Participant, ThreadLink
 from .auth import login_required
-from .common import db_session, get_or_404, json_body, ok, paginated, scoped
+from .common import db_session, get_or_404, json_body, ok, paginated, paging, scoped
 from .errors import ApiError
-from .linking import add_link, create_item, link_title, live_link_or_404, remove_link
+from .linking import MODELS, add_link, create_item, live_link_or_404, remove_link
 from .mail_schemas import CreateItemSchema, LinkSchema, MessageSchema, ThreadPatchSchema, ThreadSchema
 from .openapi import document
-from .visibility import attachment_response, inbox_threads, message_or_404, messages_linked_to, remove_message, thread_or_404
+from .visibility import (attachment_response, inbox_threads, message_or_404, messages_linked_to, remove_message,
+                         thread_or_404, visibility_parts)
 
 bp = Blueprint("mailbox", __name__)
 thread_schema, message_schema, link_schema = ThreadSchema(), MessageSchema(), LinkSchema()
@@ -32,28 +35,114 @@ document("/mailbox/mailMessages/{id}/attachments/{attachment_id}", "get", "Downl
 document("/mailbox/mailMessages/{id}", "delete", "Delete a message from the mailbox and every item view")
 
 
+# Page-sized lists are dumped in a constant number of queries, whatever their length: the
+# children of all rows are loaded together rather than one lazy load (or lookup) per row.
+IN_CHUNK = 500  # ids per IN (...) list; a thread's messages are not paged
+
+
+def _chunks(ids: list[int]):
+    for start in range(0, len(ids), IN_CHUNK):
+        yield ids[start:start + IN_CHUNK]
+
+
+def _load_children(parents: list, attr: str, model, key) -> None:
+    """Fills the ``attr`` collection of every parent that has not loaded it, with one query per
+    IN_CHUNK parents, in the relationship's order (by id)."""
+    todo = [p for p in parents if attr in inspect(p).unloaded]
+    if not todo:
+        return
+    found: dict[int, list] = {p.id: [] for p in todo}
+    for ids in _chunks(list(found)):
+        for child in db_session().scalars(select(model).where(key.in_(ids)).order_by(model.id)):
+            found[getattr(child, key.key)].append(child)
+    for parent in todo:
+        set_committed_value(parent, attr, found[parent.id])
+
+
+def _link_titles(links: list[ThreadLink]) -> dict[tuple[str, int], str]:
+    """Titles (persons: names) of the linked items, in one query over the item types present."""
+    wanted: dict[str, set[int]] = {}
+    for link in links:
+        if link.item_type in MODELS:
+            wanted.setdefault(link.item_type, set()).add(link.item_id)
+    if not wanted:
+        return {}
+    parts = []
+    for item_type, ids in wanted.items():
+        model = MODELS[item_type]
+        label = model.name if item_type == "person" else model.title
+        parts.append(select(literal(item_type).label("item_type"), model.id.label("id"), label.label("title"))
+                     .where(model.company_id == g.company_id, model.id.in_(ids)))
+    query = parts[0] if len(parts) == 1 else union_all(*parts)
+    return {(row.item_type, row.id): row.title or "" for row in db_session().execute(query)}
+
+
+def _last_senders(thread_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Sender of each thread's newest live message, in one query (one index probe per thread)."""
+    newest = (select(MailMessage.id)
+              .where(MailMessage.thread_id == MailThread.id, MailMessage.deleted_at.is_(None))
+              .order_by(MailMessage.sent_at.desc(), MailMessage.id.desc()).limit(1)
+              .correlate(MailThread).scalar_subquery())
+    rows = db_session().execute(
+        select(MailMessage.thread_id, MailMessage.sender_email, MailMessage.sender_name)
+        .where(MailMessage.id.in_(select(newest).where(MailThread.id.in_(thread_ids)))))
+    return {thread_id: (email, name) for thread_id, email, name in rows}
+
+
+def dump_threads(threads: list[MailThread]) -> list[dict]:
+    """Threads with their live links (titled) and last sender: three queries for any number."""
+    if not threads:
+        return []
+    _load_children(threads, "links", ThreadLink, ThreadLink.thread_id)
+    live = {t.id: [lk for lk in t.links if not lk.removed] for t in threads}
+    titles = _link_titles([lk for links in live.values() for lk in links])
+    senders = _last_senders([t.id for t in threads])
+    out = []
+    for thread in threads:
+        data = thread_schema.dump(thread)
+        data["links"] = [dict(link_schema.dump(lk), title=titles.get((lk.item_type, lk.item_id), ""))
+                         for lk in live[thread.id]]
+        last = senders.get(thread.id)
+        data["last_sender"] = {"email": last[0], "name": last[1]} if last else None
+        out.append(data)
+    return out
+
+
 def dump_thread(thread: MailThread) -> dict:
-    data = thread_schema.dump(thread)
-    data["links"] = [dict(link_schema.dump(lk), title=link_title(lk)) for lk in thread.links if not lk.removed]
-    last = db_session().scalar(select(MailMessage).where(
-        MailMessage.thread_id == thread.id, MailMessage.deleted_at.is_(None))
-        .order_by(MailMessage.sent_at.desc()).limit(1))
-    data["last_sender"] = {"email": last.sender_email, "name": last.sender_name} if last else None
-    return data
+    return dump_threads([thread])[0]
+
+
+def dump_messages(messages: list[MailMessage], include_body: bool = False) -> list[dict]:
+    """Messages with participants, attachments and arrivals: three queries for any number."""
+    if not messages:
+        return []
+    _load_children(messages, "participants", Participant, Participant.message_id)
+    _load_children(messages, "attachments", Attachment, Attachment.message_id)
+    arrivals: dict[int, list[InboundRecord]] = {msg.id: [] for msg in messages}
+    for ids in _chunks(list(arrivals)):
+        for record in db_session().scalars(select(InboundRecord).where(
+                InboundRecord.company_id == g.company_id, InboundRecord.message_id.in_(ids))
+                .order_by(InboundRecord.id)):
+            arrivals[record.message_id].append(record)
+    out = []
+    for message in messages:
+        data = message_schema.dump(message)
+        if include_body:
+            data["body_text"] = message.body_text
+            data["body_html"] = message.body_html
+        data["arrivals"] = [{"id": r.id, "source": r.source, "status": r.status,
+                             "received_at": r.received_at.isoformat(), "decisions": r.decisions}
+                            for r in arrivals[message.id]]
+        out.append(data)
+    return out
 
 
 def dump_message(message: MailMessage, include_body: bool = False) -> dict:
-    data = message_schema.dump(message)
-    if include_body:
-        data["body_text"] = message.body_text
-        data["body_html"] = message.body_html
-    records = db_session().scalars(select(InboundRecord).where(
-        InboundRecord.company_id == g.company_id, InboundRecord.message_id == message.id)
-        .order_by(InboundRecord.id))
-    data["arrivals"] = [{"id": r.id, "source": r.source, "status": r.status,
-                         "received_at": r.received_at.isoformat(), "decisions": r.decisions}
-                        for r in records]
-    return data
+    return dump_messages([message], include_body)[0]
+
+
+# Lists leave the bodies in the database unless asked for: they can be megabytes per message.
+WITHOUT_BODIES = (defer(MailMessage.body_text), defer(MailMessage.body_html))
 
 
 class _Dump:
@@ -64,13 +153,63 @@ class _Dump:
         return [self.fn(r) for r in rows]
 
 
+class _DumpAll:
+    """A schema-like object for ``paginated`` that dumps the whole page in one call."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def dump(self, rows, many=True):
+        return self.fn(list(rows))
+
+
 @bp.get("/mailbox/mailThreads")
 @login_required
 def list_threads():
-    query = inbox_threads(request.args.get("q") or "", request.args.get("include_auto") in ("1", "true"))
-    if request.args.get("needs_deal_choice") in ("1", "true"):
-        query = query.where(MailThread.needs_deal_choice.is_(True))
-    return paginated(query, _Dump(dump_thread), count=True)
+    term = request.args.get("q") or ""
+    include_auto = request.args.get("include_auto") in ("1", "true")
+    needs_deal_choice = request.args.get("needs_deal_choice") in ("1", "true")
+
+    def inbox(part=None):
+        query = inbox_threads(term, include_auto, part=part)
+        if needs_deal_choice:
+            query = query.where(MailThread.needs_deal_choice.is_(True))
+        return query
+
+    def count(query):
+        return select(func.count()).select_from(query.order_by(None).subquery()).scalar_subquery()
+
+    query = inbox()
+    # Like ``paginated(query, ..., count=True)``, but the page is picked by id first: that walk
+    # is index-only (ix_mail_threads_inbox), so a deep page does not read the rows it skips.
+    start, limit = paging()
+    session = db_session()
+    searching = bool(term.strip())
+    total = None
+    if searching:
+        # The search runs once: the total rides along the page (counted before OFFSET/LIMIT).
+        rows = session.execute(query.with_only_columns(MailThread.id, func.count().over())
+                               .offset(start).limit(limit + 1)).all()
+        ids = [row[0] for row in rows]
+        if rows or start == 0:
+            total = rows[0][1] if rows else 0
+    else:
+        ids = list(session.scalars(query.with_only_columns(MailThread.id).offset(start).limit(limit + 1)))
+    more = len(ids) > limit
+    ids = ids[:limit]
+    by_id = {t.id: t for t in session.scalars(select(MailThread).where(MailThread.id.in_(ids)))} if ids else {}
+    threads = [by_id[i] for i in ids if i in by_id]
+    pagination = {"start": start, "limit": limit, "more_items_in_collection": more}
+    if more:
+        pagination["next_start"] = start + limit
+    if total is None:
+        if searching:  # a page past the end
+            total = session.scalar(select(count(query)))
+        else:  # two index ranges rather than the OR tested on every thread of the company
+            own, shared = (count(inbox(part)) for part in visibility_parts())
+            total = session.scalar(select(own + shared))
+    pagination["total"] = total
+    return ok(dump_threads(threads), additional={"pagination": pagination})
 
 
 @bp.get("/mailbox/mailThreads/<int:thread_id>")
@@ -84,10 +223,11 @@ def get_thread(thread_id: int):
 def thread_messages(thread_id: int):
     thread = thread_or_404(thread_id)
     include_body = request.args.get("include_body") in ("1", "true")
-    rows = db_session().scalars(select(MailMessage).where(
-        MailMessage.thread_id == thread.id, MailMessage.deleted_at.is_(None))
-        .order_by(MailMessage.sent_at, MailMessage.id))
-    return ok([dump_message(r, include_body) for r in rows])
+    query = (select(MailMessage).where(MailMessage.thread_id == thread.id, MailMessage.deleted_at.is_(None))
+             .order_by(MailMessage.sent_at, MailMessage.id))
+    if not include_body:
+        query = query.options(*WITHOUT_BODIES)
+    return ok(dump_messages(list(db_session().scalars(query)), include_body))
 
 
 def _owner_only(thread: MailThread, action: str) -> None:
@@ -175,8 +315,9 @@ def delete_message(message_id: int):
 def _item_messages(item_type: str, model):
     def view(item_id: int):
         get_or_404(model, item_id, item_type)
-        query = messages_linked_to(item_type, item_id).order_by(MailMessage.sent_at.desc(), MailMessage.id.desc())
-        return paginated(query, _Dump(dump_message))
+        query = (messages_linked_to(item_type, item_id).order_by(MailMessage.sent_at.desc(), MailMessage.id.desc())
+                 .options(*WITHOUT_BODIES))
+        return paginated(query, _DumpAll(dump_messages))
     view.__name__ = f"{item_type}_mail_messages"
     return login_required(view)
 

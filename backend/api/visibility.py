@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import g
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 
 from ..models import MailMessage, MailThread, ThreadLink
 from .common import db_session
@@ -15,6 +15,14 @@ def visible_threads() -> Select:
     return select(MailThread).where(
         MailThread.company_id == g.company_id,
         or_(MailThread.owner_id == g.user.id, MailThread.shared.is_(True)))
+
+
+def visibility_parts() -> tuple[ColumnElement, ColumnElement]:
+    """The rule above as two disjoint parts, the user's own threads and colleagues' shared ones.
+    Counting each part is an index range (ix_mail_threads_visible); counting their OR means
+    testing the OR on every thread of the company."""
+    return (MailThread.owner_id == g.user.id,
+            and_(MailThread.owner_id != g.user.id, MailThread.shared.is_(True)))
 
 
 def visible_messages() -> Select:
@@ -50,22 +58,34 @@ def escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def inbox_threads(term: str = "", include_auto: bool = False) -> Select:
+def inbox_threads(term: str = "", include_auto: bool = False, *, part: ColumnElement | None = None) -> Select:
     """The threads of the inbox (own and shared, with mail), newest first; ``term`` searches
-    subject, snippet and sender of their messages. The API and the pages both list this."""
-    query = visible_threads().where(MailThread.message_count > 0)
+    subject, snippet and sender of their messages. The API and the pages both list this.
+    ``part``: only one of the ``visibility_parts()`` (for counting)."""
+    if part is None:
+        query = visible_threads()
+    else:
+        query = select(MailThread).where(MailThread.company_id == g.company_id, part)
+    query = query.where(MailThread.message_count > 0)
     if not include_auto:
         query = query.where(MailThread.auto.is_(False))
     term = (term or "").strip().replace("\x00", "")
     if term:
-        like = f"%{escape_like(term.lower())}%"
+        # PostgreSQL reads these four from the trigram indexes on lower(column) (models/mail.py,
+        # SEARCHED_COLUMNS): an index is used only for exactly the expression it was built on.
+        # The pattern is rendered into the statement (quoted by the dialect), not bound: with a
+        # parameter, a prepared statement's generic plan cannot judge the pattern and scans.
+        like = bindparam("search_pattern", f"%{escape_like(term.lower())}%", literal_execute=True)
+        # The matches are found first (MATERIALIZED): left to itself the planner may instead walk
+        # the whole inbox newest first, testing each thread's messages, hoping for an early page.
         matching = select(MailMessage.thread_id).where(
             MailMessage.company_id == g.company_id, MailMessage.deleted_at.is_(None),
             or_(func.lower(MailMessage.subject).like(like, escape="\\"),
                 func.lower(MailMessage.snippet).like(like, escape="\\"),
                 func.lower(MailMessage.sender_email).like(like, escape="\\"),
-                func.lower(MailMessage.sender_name).like(like, escape="\\")))
-        query = query.where(MailThread.id.in_(matching))
+                func.lower(MailMessage.sender_name).like(like, escape="\\"))
+        ).cte("search_matches").prefix_with("MATERIALIZED", dialect="postgresql")
+        query = query.where(MailThread.id.in_(select(matching.c.thread_id)))
     return query.order_by(MailThread.last_message_at.desc(), MailThread.id.desc())
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, BigId, CompanyScoped, utcnow
@@ -47,7 +47,13 @@ class InboundRecord(CompanyScoped, Base):
 class MailThread(CompanyScoped, Base):
     __tablename__ = "mail_threads"
     __table_args__ = (
-        Index("ix_mail_threads_company_last", "company_id", "last_message_at"),
+        # The inbox, newest first (backend/api/visibility.py: inbox_threads): the key orders the
+        # list, the trailing columns let the visibility filter and the count run from the index alone.
+        Index("ix_mail_threads_inbox", "company_id", "last_message_at", "id", "owner_id", "shared", "auto",
+              "message_count"),
+        # Counting the inbox (visibility_parts): the user's own threads and colleagues' shared ones
+        # are each a range of this index, checked on the index keys alone.
+        Index("ix_mail_threads_visible", "company_id", "shared", "auto", "message_count", "owner_id"),
         Index("ix_mail_threads_subject", "company_id", "normalized_subject"),
     )
 
@@ -140,6 +146,16 @@ class MailMessage(CompanyScoped, Base):
     attachments: Mapped[list["Attachment"]] = relationship(
         back_populates="message", cascade="all, delete-orphan", order_by="Attachment.id"
     )
+
+
+# The inbox search (``lower(column) LIKE '%term%'`` over these columns, backend/api/visibility.py)
+# reads trigram indexes on PostgreSQL (extension pg_trgm, created by migration 0004) instead of
+# every message of the company. SQLite has no such index and scans.
+SEARCHED_COLUMNS = ("subject", "snippet", "sender_email", "sender_name")
+for _column in SEARCHED_COLUMNS:
+    Index(f"ix_mail_messages_{_column}_trgm", func.lower(MailMessage.__table__.c[_column]).label(f"{_column}_lower"),
+          postgresql_using="gin", postgresql_ops={f"{_column}_lower": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+del _column
 
 
 class Participant(CompanyScoped, Base):

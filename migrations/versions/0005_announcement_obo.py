@@ -1,7 +1,7 @@
 """sent announcements keep an On-Behalf-Of access token for their own looks
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-27 10:00:00.000000
 """
 from alembic import op
@@ -10,7 +10,7 @@ import backend.models.base
 
 
 revision = '0005'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

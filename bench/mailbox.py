@@ -1,0 +1,554 @@
+#!/usr/bin/env python
+"""Mailbox benchmark: inbox and deal-view API latency at a million messages, against a trivial authenticated endpoint.
+
+    .venv/bin/python bench/mailbox.py [--db postgres|sqlite|both] [--threads N] [--messages N]
+                                      [--requests N] [--pg-url URL] [--goal-ms 20] [--explain]
+
+It seeds one company (Acme) with five users, --threads threads holding --messages messages
+(1 to ~60 per thread, skewed; ids and dates in arrival order, so a thread's messages are spread
+over the table as in real life), participants, an inbound record ("arrival") per message and a
+few attachments for a realistic subset (--detail-share of the messages, plus every message of the
+busy deal's threads), thread links to persons, deals, leads and projects (some removed), about
+3% automatic threads, 1% deleted messages, and a mix of private and shared threads; plus a
+second company a tenth the size (so company scoping is real work). Then, as Bob (a member: he
+sees his own threads and the shared ones, not his colleagues' private ones), it times, in the
+same process and run, interleaved request by request:
+
+  baseline     GET /api/v1/users/me                       (token lookup + one row)
+  inbox        GET /api/v1/mailbox/mailThreads            (first page of 100, with total)
+  deep page    GET /api/v1/mailbox/mailThreads?start=5000
+  search       GET /api/v1/mailbox/mailThreads?q=...      (rotating: a topic word, a customer
+                                                           domain, one contact's address, no match)
+  thread       GET /api/v1/mailbox/mailThreads/{id}/mailMessages   (a random visible thread)
+  deal view    GET /api/v1/deals/{id}/mailMessages        (first page of a deal linked to
+                                                           --busy-deal-threads threads)
+
+Requests go through the Flask test client (no sockets), so the numbers are the app and the
+database. Before timing, each endpoint's answer is checked once: nobody else's private thread
+or message appears, and the inbox total equals the count computed from the generated data. It
+prints p50/p99/mean per endpoint, the ratio to the baseline, the SQL statements per request (an
+engine event listener) and whether p99 is under --goal-ms; --explain also prints PostgreSQL's
+EXPLAIN ANALYZE of each endpoint's statements, once.
+
+**The PostgreSQL database's public schema is dropped and recreated.** Give it a database you
+don't need.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (ROOT, ROOT / "bench"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from benchutil import QueryCounter, analyze, bulk_load, fix_sequences, fresh_database, indexes_deferred, pct  # noqa: E402
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/bench_mailbox"
+MAIL_DOMAIN = "bcc.bench"
+EPOCH = datetime(2024, 1, 1)
+SPAN_DAYS = 730
+TOPICS = ("quote", "proposal", "invoice", "renewal", "pricing", "contract", "demo", "onboarding", "support",
+          "meeting", "follow-up", "order", "delivery", "discount", "trial", "licence", "upgrade", "feedback",
+          "workshop", "introduction", "shipment", "payment", "schedule", "questions", "agreement", "samples",
+          "training", "integration", "roadmap", "budget", "forecast", "references", "security review",
+          "purchase order", "statement of work", "kick-off", "handover", "pilot", "evaluation", "offer")
+WORDS = ("thanks", "please", "attached", "find", "the", "updated", "version", "let", "me", "know", "if", "you",
+         "have", "any", "questions", "regarding", "our", "call", "next", "week", "we", "can", "schedule",
+         "a", "time", "that", "works", "for", "both", "team", "looking", "forward", "to", "hearing", "from",
+         "best", "regards", "as", "discussed", "here", "is", "summary", "of", "points", "price", "terms")
+USERS = (("alice", "Alice Admin", True, "shared"), ("bob", "Bob Member", False, "shared"),
+         ("carol", "Carol Rep", False, "private"), ("dave", "Dave Rep", False, "private"),
+         ("erin", "Erin Rep", False, "shared"))
+MEASURED_USER = "bob"
+
+
+class Ids:
+    """Explicit ids for every table, so rows can reference each other before they are loaded."""
+
+    def __init__(self):
+        self.next: dict[str, int] = {}
+
+    def take(self, table: str, count: int = 1) -> int:
+        first = self.next.get(table, 1)
+        self.next[table] = first + count
+        return first
+
+
+def _pool(rng: random.Random, size: int, words: int) -> list[str]:
+    """Random texts to pick from (drawing 80 words per message would make seeding slow)."""
+    return [" ".join(rng.choice(WORDS) for _ in range(words)) for _ in range(size)]
+
+
+def seed_company(conn, ids: Ids, rng: random.Random, company_id: int, domain: str, users: list[dict],
+                 threads: int, messages: int, persons: int, deals: int, detail_share: float,
+                 busy_deal_threads: int) -> dict:
+    """One company's CRM and mail, bulk loaded; returns what the checks and requests need."""
+    from backend import addresses
+    from backend.models import (Attachment, Deal, InboundRecord, Lead, MailMessage, MailThread, Participant,
+                                Person, PersonEmail, Project, ThreadLink)
+
+    # CRM: persons with one address each at one of a few thousand customer domains.
+    person_base = ids.take("persons", persons)
+    customers = max(1, persons // 25)
+    person_email = [f"contact{n}@customer{n % customers}.example" for n in range(persons)]
+    bulk_load(conn, Person.__table__, ("id", "company_id", "name"),
+              ((person_base + n, company_id, f"Person {n}") for n in range(persons)))
+    email_base = ids.take("person_emails", persons)
+    bulk_load(conn, PersonEmail.__table__, ("id", "company_id", "person_id", "email", "label", "primary"),
+              ((email_base + n, company_id, person_base + n, person_email[n], "work", True)
+               for n in range(persons)))
+    deal_base = ids.take("deals", deals)
+    deal_person = [rng.randrange(persons) for _ in range(deals)]
+    bulk_load(conn, Deal.__table__, ("id", "company_id", "person_id", "title", "status", "bcc_token"),
+              ((deal_base + n, company_id, person_base + deal_person[n], f"Deal {n}",
+                "open" if rng.random() < 0.7 else "won", addresses.new_item_token()) for n in range(deals)))
+    deals_of: dict[int, list[int]] = {}
+    for n, p in enumerate(deal_person):
+        deals_of.setdefault(p, []).append(deal_base + n)
+    lead_count, project_count = max(1, deals // 4), max(1, deals // 20)
+    lead_base, project_base = ids.take("leads", lead_count), ids.take("projects", project_count)
+    bulk_load(conn, Lead.__table__, ("id", "company_id", "person_id", "title", "bcc_token"),
+              ((lead_base + n, company_id, person_base + rng.randrange(persons), f"Lead {n}",
+                addresses.new_item_token()) for n in range(lead_count)))
+    bulk_load(conn, Project.__table__, ("id", "company_id", "person_id", "title"),
+              ((project_base + n, company_id, person_base + rng.randrange(persons), f"Project {n}")
+               for n in range(project_count)))
+
+    # Threads: owner, sharing, customer, size (skewed, summing to `messages`), start and gaps.
+    sizes = [1 + int(rng.expovariate(1 / max(0.01, messages / threads - 1))) for _ in range(threads)]
+    sizes = [min(s, 60) for s in sizes]
+    diff = messages - sum(sizes)
+    while diff:
+        t = rng.randrange(threads)
+        if diff > 0 and sizes[t] < 60:
+            sizes[t] += 1
+            diff -= 1
+        elif diff < 0 and sizes[t] > 1:
+            sizes[t] -= 1
+            diff += 1
+    plan = []  # per thread: (first_time_s, owner index, shared, customer person n or -1, auto)
+    for t in range(threads):
+        owner = rng.randrange(len(users))
+        shared = rng.random() < (0.7 if users[owner]["sharing"] == "shared" else 0.1)
+        customer = rng.randrange(persons) if rng.random() < 0.9 else -1
+        plan.append((rng.random() * SPAN_DAYS * 86400, owner, shared, customer, rng.random() < 0.03))
+    # Thread ids in order of their first message, message ids in order of arrival.
+    order = sorted(range(threads), key=lambda t: plan[t][0])
+    thread_base = ids.take("mail_threads", threads)
+    thread_id = [0] * threads
+    for rank, t in enumerate(order):
+        thread_id[t] = thread_base + rank
+    arrivals = []
+    for t in range(threads):
+        clock = plan[t][0]
+        for k in range(sizes[t]):
+            arrivals.append((clock, t, k))
+            clock += rng.expovariate(1 / 86400)  # about a day between messages
+    arrivals.sort()
+    busy_deal = deal_base
+    conversations = [t for t in range(threads) if not plan[t][4]]
+    busy = set(rng.sample(conversations, min(busy_deal_threads, len(conversations))))
+    snippets, bodies = _pool(rng, 4096, 20), _pool(rng, 1024, 60)
+
+    message_base = ids.take("mail_messages", messages)
+    detail_cut = int(detail_share * 1000)
+    thread_stats = [[0, None, None, ""] for _ in range(threads)]  # live count, first, last, snippet
+    participants, records, attachments = [], [], []
+    visible_threads = set()
+
+    def message_rows():
+        for n, (clock, t, k) in enumerate(arrivals):
+            mid = message_base + n
+            _first, owner, _shared, customer, auto = plan[t]
+            user = users[owner]
+            sent = EPOCH + timedelta(seconds=clock)
+            topic = TOPICS[t % len(TOPICS)]
+            customer_email = person_email[customer] if customer >= 0 else f"someone{t}@elsewhere.example"
+            customer_name = f"Person {customer}" if customer >= 0 else f"Someone {t}"
+            subject = ("Re: " if k else "") + f"{topic.title()} for {customer_email.split('@')[1]}"
+            if auto and k == 0:
+                subject = "Undeliverable: " + subject
+            from_rep = k % 2 == 0
+            sender_email, sender_name = (user["email"], user["name"]) if from_rep else (customer_email, customer_name)
+            snippet = f"{topic}: {snippets[rng.randrange(4096)]}"[:200]
+            deleted = sent + timedelta(days=1) if rng.random() < 0.01 else None
+            stats = thread_stats[t]
+            if deleted is None:
+                stats[0] += 1
+            if stats[1] is None:
+                stats[1] = sent
+            stats[2], stats[3] = sent, snippet
+            if rng.randrange(1000) < detail_cut or t in busy:
+                to_email, to_name = (customer_email, customer_name) if from_rep else (user["email"], user["name"])
+                pid = person_base + customer if customer >= 0 else None
+                base = ids.take("participants", 3)
+                participants.append((base, company_id, mid, "from", sender_email, sender_name,
+                                     None if from_rep else pid, user["id"] if from_rep else None))
+                participants.append((base + 1, company_id, mid, "to", to_email, to_name,
+                                     pid if from_rep else None, None if from_rep else user["id"]))
+                if rng.random() < 0.3:
+                    cc = rng.randrange(persons)
+                    participants.append((base + 2, company_id, mid, "cc", person_email[cc], f"Person {cc}",
+                                         person_base + cc, None))
+                records.append((ids.take("inbound_records"), company_id, user["id"], "smtp", user["email"],
+                                [f"{domain.split('.')[0]}@{MAIL_DOMAIN}"], sender_email,
+                                hashlib.sha256(b"%d" % mid).hexdigest(), 20_000, "processed",
+                                [{"stage": "persist", "outcome": "stored", "reason": f"message {mid}"}],
+                                1, sent, sent, mid))
+                if rng.random() < 0.05:
+                    attachments.append((ids.take("attachments"), company_id, mid, f"{topic}.pdf",
+                                        "application/pdf", 120_000, hashlib.sha256(b"a%d" % mid).hexdigest()))
+            yield (mid, company_id, thread_id[t], user["id"], f"mid:<{mid}.{t}@{domain}>", f"<{mid}.{t}@{domain}>",
+                   subject[:998], sent, sender_email, sender_name, snippet,
+                   f"{snippet} {bodies[rng.randrange(1024)]}", hashlib.sha256(b"r%d" % mid).hexdigest(), deleted,
+                   "bounce" if auto and k == 0 else None, sent)
+
+    bulk_load(conn, MailMessage.__table__,
+              ("id", "company_id", "thread_id", "owner_id", "dedupe_key", "message_id_header", "subject", "sent_at",
+               "sender_email", "sender_name", "snippet", "body_text", "raw_sha256", "deleted_at", "auto_kind",
+               "created_at"), message_rows())
+
+    def thread_rows():
+        for t in range(threads):
+            first, owner, shared, customer, auto = plan[t]
+            live, first_at, last_at, snippet = thread_stats[t]
+            topic = TOPICS[t % len(TOPICS)]
+            customer_domain = person_email[customer].split("@")[1] if customer >= 0 else "elsewhere.example"
+            subject = f"{topic.title()} for {customer_domain}"
+            if auto:
+                subject = "Undeliverable: " + subject
+            yield (thread_id[t], company_id, users[owner]["id"], subject, subject.lower(), shared,
+                   rng.random() < 0.02, snippet, auto, live, first_at, last_at, first_at)
+
+    bulk_load(conn, MailThread.__table__,
+              ("id", "company_id", "owner_id", "subject", "normalized_subject", "shared", "needs_deal_choice",
+               "snippet", "auto", "message_count", "first_message_at", "last_message_at", "created_at"),
+              thread_rows())
+
+    links = []
+    for t in range(threads):
+        first, owner, shared, customer, auto = plan[t]
+        if auto:
+            continue
+        made = EPOCH + timedelta(seconds=first)
+        linked = set()
+
+        def link(item_type, item_id, origin, reason, removed=False):
+            if (item_type, item_id) not in linked:
+                linked.add((item_type, item_id))
+                links.append((ids.take("thread_links"), company_id, thread_id[t], item_type, item_id, origin, reason,
+                              removed, made))
+        if t in busy:
+            link("deal", busy_deal, "address", "sent to the deal's address")
+        if customer >= 0 and rng.random() < 0.8:
+            link("person", person_base + customer, "auto", "participant's contact")
+            own_deals = deals_of.get(customer, [])
+            if own_deals and rng.random() < 0.6:
+                link("deal", own_deals[0], "auto", "the contact's only open deal", removed=rng.random() < 0.03)
+        if rng.random() < 0.03:
+            link("lead", lead_base + rng.randrange(lead_count), "manual", "linked by a rep")
+        if rng.random() < 0.01:
+            link("project", project_base + rng.randrange(project_count), "manual", "linked by a rep")
+    bulk_load(conn, ThreadLink.__table__,
+              ("id", "company_id", "thread_id", "item_type", "item_id", "origin", "reason", "removed", "created_at"),
+              links)
+    bulk_load(conn, Participant.__table__,
+              ("id", "company_id", "message_id", "role", "email", "name", "person_id", "user_id"), participants)
+    bulk_load(conn, InboundRecord.__table__,
+              ("id", "company_id", "user_id", "source", "envelope_from", "recipients", "header_from", "raw_sha256",
+               "raw_size", "status", "decisions", "attempts", "received_at", "processed_at", "message_id"),
+              records)
+    bulk_load(conn, Attachment.__table__,
+              ("id", "company_id", "message_id", "filename", "content_type", "size", "sha256"), attachments)
+
+    # What a member sees, from the generated data: the expected answers of the checks.
+    measured = next(i for i, u in enumerate(users) if u["login"] == MEASURED_USER)
+    for t in range(threads):
+        _first, owner, shared, _customer, auto = plan[t]
+        if owner == measured or shared:
+            visible_threads.add(t)
+    inbox_total = sum(1 for t in visible_threads if not plan[t][4] and thread_stats[t][0] > 0)
+    visible_ids = [thread_id[t] for t in visible_threads if thread_stats[t][0] > 0]
+    return {
+        "busy_deal": busy_deal, "inbox_total": inbox_total, "visible_thread_ids": visible_ids,
+        "busy_visible": sum(1 for t in busy if t in visible_threads), "busy_threads": len(busy),
+        "participants": len(participants), "records": len(records), "attachments": len(attachments),
+        "links": len(links), "customers": customers, "person_emails": person_email,
+    }
+
+
+def seed(services, args, rng: random.Random) -> dict:
+    from backend.accounts import create_company, create_user
+    from backend.models import (Attachment, Deal, InboundRecord, Lead, MailMessage, MailThread, Participant, Person,
+                                PersonEmail, Project, ThreadLink)
+
+    companies = []
+    with services.db.session() as session:
+        for name, domain, scale in (("Acme", "acme.example", 1.0), ("Globex", "globex.example", 0.1)):
+            company = create_company(session, name, domain).company
+            users = []
+            for login, full, admin, sharing in (USERS if scale == 1.0 else USERS[:2]):
+                made = create_user(session, company.id, f"{login}@{domain}", full, admin=admin)
+                users.append({"login": login, "id": made.user.id, "email": made.user.email, "name": full,
+                              "sharing": sharing, "token": made.api_token})
+            companies.append({"id": company.id, "domain": domain, "users": users, "scale": scale})
+    ids = Ids()
+    started = time.perf_counter()
+    data = []
+    tables = [m.__table__ for m in (Person, PersonEmail, Deal, Lead, Project, MailThread, MailMessage, ThreadLink,
+                                    Participant, InboundRecord, Attachment)]
+    with services.db.engine.begin() as conn:
+        with indexes_deferred(conn, tables):
+            for company in companies:
+                scale = company["scale"]
+                data.append(seed_company(
+                    conn, ids, rng, company["id"], company["domain"], company["users"],
+                    threads=max(1, int(args.threads * scale)), messages=max(1, int(args.messages * scale)),
+                    persons=max(10, int(args.persons * scale)), deals=max(2, int(args.deals * scale)),
+                    detail_share=args.detail_share, busy_deal_threads=int(args.busy_deal_threads * scale)))
+            load_s = time.perf_counter() - started
+        fix_sequences(conn, tables)
+    analyze(services.db.engine)
+    acme = companies[0]
+    user = next(u for u in acme["users"] if u["login"] == MEASURED_USER)
+    return {"token": user["token"], "user_id": user["id"], "acme": data[0], "other": data[1],
+            "load_s": load_s, "seconds": time.perf_counter() - started}
+
+
+ENDPOINTS = (
+    ("baseline", "GET /users/me (baseline)"),
+    ("inbox", "GET mailThreads (page 1)"),
+    ("deep", "GET mailThreads?start=5000"),
+    ("search", "GET mailThreads?q=..."),
+    ("thread", "GET mailThreads/{id}/mailMessages"),
+    ("deal", "GET deals/{id}/mailMessages"),
+)
+# The search row split by the kind of term (a quarter of its requests each); not goals of their own.
+SEARCH_KINDS = (("search topic", "  q= a topic word"), ("search domain", "  q= a customer's domain"),
+                ("search address", "  q= one contact's address"), ("search none", "  q= nothing matches"))
+
+
+def requests_for(seeded: dict, rng: random.Random):
+    """A function n -> {endpoint: URL} for round n (search terms and threads rotate)."""
+    acme = seeded["acme"]
+    visible = acme["visible_thread_ids"]
+    emails = acme["person_emails"]
+
+    def search_term(n: int) -> str:
+        kind = n % len(SEARCH_KINDS)
+        if kind == 0:
+            return TOPICS[rng.randrange(len(TOPICS))]             # a topic word: ~2.5% of messages
+        if kind == 1:
+            return f"customer{rng.randrange(acme['customers'])}.example"  # one customer's domain
+        if kind == 2:
+            return emails[rng.randrange(len(emails))]              # one contact's address
+        return f"nothing-matches-{n}"                              # no match: the whole search space
+
+    def urls(n: int) -> dict[str, str]:
+        return {
+            "baseline": "/api/v1/users/me",
+            "inbox": "/api/v1/mailbox/mailThreads",
+            "deep": "/api/v1/mailbox/mailThreads?start=5000",
+            "search": f"/api/v1/mailbox/mailThreads?q={search_term(n)}",
+            "thread": f"/api/v1/mailbox/mailThreads/{visible[rng.randrange(len(visible))]}/mailMessages",
+            "deal": f"/api/v1/deals/{acme['busy_deal']}/mailMessages",
+        }
+    return urls
+
+
+def check_answers(client, auth, seeded: dict) -> list[str]:
+    """Each endpoint once: only visible threads and messages, and the inbox total as generated."""
+    user_id = seeded["user_id"]
+    acme = seeded["acme"]
+    problems = []
+
+    def visible(thread: dict) -> bool:
+        return thread["owner_id"] == user_id or thread["shared"]
+
+    first = client.get("/api/v1/mailbox/mailThreads", headers=auth).get_json()
+    total = first["additional_data"]["pagination"]["total"]
+    if total != acme["inbox_total"]:
+        problems.append(f"inbox total {total}, generated data says {acme['inbox_total']}")
+    if not all(visible(t) for t in first["data"]) or len(first["data"]) != 100:
+        problems.append("inbox page 1 has a thread Bob may not see, or not 100 threads")
+    if any(not t["last_sender"] for t in first["data"]):
+        problems.append("inbox page 1 has a thread without last sender")
+    deep = client.get("/api/v1/mailbox/mailThreads?start=5000", headers=auth).get_json()
+    if not all(visible(t) for t in deep["data"]):
+        problems.append("inbox deep page has a thread Bob may not see")
+    stamps = [t["last_message_at"] for t in first["data"] + deep["data"]]
+    if stamps != sorted(stamps, reverse=True):
+        problems.append("inbox is not newest first")
+    deal = client.get(f"/api/v1/deals/{acme['busy_deal']}/mailMessages?limit=500", headers=auth).get_json()
+    thread_ids = {m["thread_id"] for m in deal["data"]}
+    shown = {t: client.get(f"/api/v1/mailbox/mailThreads/{t}", headers=auth).status_code for t in thread_ids}
+    if any(code != 200 for code in shown.values()):
+        problems.append("deal view shows a message of a thread Bob may not open")
+    if len(thread_ids) > acme["busy_visible"]:
+        problems.append(f"deal view spans {len(thread_ids)} threads, Bob sees only {acme['busy_visible']}")
+    return problems
+
+
+def explain(services, client, auth, urls) -> None:
+    """EXPLAIN ANALYZE of every statement one request of each endpoint runs (PostgreSQL)."""
+    from sqlalchemy import event
+
+    captured: list[tuple[str, object]] = []
+
+    def grab(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            captured.append((statement, parameters))
+
+    event.listen(services.db.engine, "before_cursor_execute", grab)
+    plans = {}
+    try:
+        for name, label in ENDPOINTS:
+            captured.clear()
+            client.get(urls[name], headers=auth)
+            plans[label] = list(captured)
+    finally:
+        event.remove(services.db.engine, "before_cursor_execute", grab)
+    raw = services.db.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        for label, statements in plans.items():
+            print(f"\n=== {label}: {len(statements)} statements; slowest plans first ===")
+            timed = []
+            seen = set()
+            for statement, parameters in statements:
+                shape = statement
+                if shape in seen:
+                    continue
+                seen.add(shape)
+                cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+                lines = [row[0] for row in cur.fetchall()]
+                ms = next((float(line.split(":")[1].split()[0]) for line in lines
+                           if line.startswith("Execution Time")), 0.0)
+                timed.append((ms, statement, lines))
+            timed.sort(key=lambda x: -x[0])
+            for ms, statement, lines in timed[:3]:
+                print(f"--- {ms:.2f} ms: {' '.join(statement.split())[:300]}")
+                print("\n".join(lines))
+        raw.rollback()
+    finally:
+        raw.close()
+
+
+def run(kind: str, args, workdir: Path) -> dict:
+    from backend.app import create_app
+    from backend.config import Settings
+    from backend.services import Services
+
+    url = fresh_database(kind, workdir, args.pg_url, "mailbox")
+    os.environ["SMARTBCC_API_LIMIT_PER_USER"] = "0"
+    os.environ["SMARTBCC_API_LIMIT_PER_COMPANY"] = "0"
+    settings = Settings.from_env(instance_dir=workdir / kind, database_url=url, secret_key="bench",
+                                 mail_domain=MAIL_DOMAIN, jobs="eager", base_url="https://crm.bench.example")
+    services = Services.create(settings)
+    rng = random.Random(args.seed)
+    seeded = seed(services, args, rng)
+    app = create_app(services=services)
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {seeded['token']}"}
+    problems = check_answers(client, auth, seeded)
+    urls = requests_for(seeded, random.Random(args.seed + 1))
+    if args.explain and kind == "postgres":
+        explain(services, client, auth, urls(3))
+    names = [name for name, _ in ENDPOINTS + SEARCH_KINDS]
+    timings: dict[str, list[float]] = {name: [] for name in names}
+    queries: dict[str, list[int]] = {name: [] for name in names}
+    rows: dict[str, list[int]] = {name: [] for name in names}
+    counter = QueryCounter(services.db.engine)
+    for n in range(args.warmup + args.requests):
+        for name, target in urls(n).items():
+            counter.reset()
+            t0 = time.perf_counter()
+            response = client.get(target, headers=auth)
+            elapsed = (time.perf_counter() - t0) * 1000
+            assert response.status_code == 200, (target, response.get_data(as_text=True)[:500])
+            if n >= args.warmup:
+                data = response.get_json()["data"]
+                for key in (name, SEARCH_KINDS[n % len(SEARCH_KINDS)][0]) if name == "search" else (name,):
+                    timings[key].append(elapsed)
+                    queries[key].append(counter.count)
+                    rows[key].append(len(data) if isinstance(data, list) else 1)
+    counter.close()
+    services.close()
+    return {"db": kind, "seeded": seeded, "problems": problems, **{
+        name: {"p50": pct(values, 0.50), "p99": pct(values, 0.99), "mean": statistics.fmean(values),
+               "queries": (min(queries[name]), max(queries[name])), "rows": statistics.fmean(rows[name])}
+        for name, values in timings.items() if values}}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="postgres")
+    ap.add_argument("--threads", type=int, default=200_000)
+    ap.add_argument("--messages", type=int, default=1_000_000)
+    ap.add_argument("--persons", type=int, default=50_000)
+    ap.add_argument("--deals", type=int, default=10_000)
+    ap.add_argument("--detail-share", type=float, default=0.3,
+                    help="share of messages with participants, an inbound record and maybe an attachment")
+    ap.add_argument("--busy-deal-threads", type=int, default=500, help="threads linked to the measured deal")
+    ap.add_argument("--requests", type=int, default=300, help="timed requests per endpoint")
+    ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=20250808)
+    ap.add_argument("--goal-ms", type=float, default=20.0, help="p99 goal of every mailbox endpoint")
+    ap.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of each endpoint's queries")
+    ap.add_argument("--pg-url", default=os.environ.get("BENCH_DATABASE_URL") or DEFAULT_PG_URL)
+    args = ap.parse_args(argv)
+    if args.messages < args.threads:
+        ap.error("--messages must be at least --threads")
+    kinds = ("sqlite", "postgres") if args.db == "both" else (args.db,)
+    workdir = Path(tempfile.mkdtemp(prefix="smartbcc-bench-mailbox-"))
+    try:
+        results = [run(kind, args, workdir) for kind in kinds]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"\nmailbox benchmark: {args.threads} threads, {args.messages} messages, as a member user; "
+          f"{args.requests} requests per endpoint (after {args.warmup} warm-up), Flask test client, "
+          f"Python {sys.version.split()[0]}")
+    met = True
+    for result in results:
+        s, acme = result["seeded"], result["seeded"]["acme"]
+        print(f"{result['db']}: seeded in {s['seconds']:.0f} s (bulk load {s['load_s']:.0f} s, then indexes, "
+              f"VACUUM ANALYZE): "
+              f"{acme['participants']} participants, {acme['records']} arrivals, {acme['attachments']} attachments, "
+              f"{acme['links']} links; the member sees {acme['inbox_total']} inbox threads; the deal has "
+              f"{acme['busy_threads']} threads, {acme['busy_visible']} visible to the member")
+        for problem in result["problems"]:
+            print(f"  CHECK FAILED: {problem}")
+        print(f"{'db':<9} {'endpoint':<34} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'x base p50':>10} "
+              f"{'x base p99':>10} {'queries':>8} {'rows':>6}")
+        base = result["baseline"]
+        order = [row for name, label in ENDPOINTS
+                 for row in ([(name, label)] + list(SEARCH_KINDS) if name == "search" else [(name, label)])]
+        for name, label in order:
+            if name not in result:
+                continue
+            r = result[name]
+            low, high = r["queries"]
+            spread = f"{low}" if low == high else f"{low}-{high}"
+            print(f"{result['db']:<9} {label:<34} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['mean']:>8.2f} "
+                  f"{r['p50'] / base['p50']:>9.1f}x {r['p99'] / base['p99']:>9.1f}x {spread:>8} {r['rows']:>6.0f}")
+            if name != "baseline" and not name.startswith("search ") and r["p99"] >= args.goal_ms:
+                met = False
+                print(f"{'':<9}   ^ p99 not under {args.goal_ms:g} ms")
+        met = met and not result["problems"]
+    print(f"goal: every mailbox endpoint's p99 under {args.goal_ms:g} ms, checks pass: {'met' if met else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
