@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +25,7 @@ def fresh_database(kind: str, workdir: Path, pg_url: str, name: str) -> str:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
-    upgrade(url, "heads")  # every head: a branch being merged elsewhere must not stop a benchmark
+    upgrade(url)
     return url
 
 
@@ -185,13 +184,3 @@ class QueryCounter:
         from sqlalchemy import event
 
         event.remove(self._engine, "before_cursor_execute", self._before)
-
-
-class Stopwatch:
-    def __init__(self):
-        self.started = time.perf_counter()
-
-    def lap(self) -> float:
-        now = time.perf_counter()
-        seconds, self.started = now - self.started, now
-        return seconds

@@ -48,7 +48,8 @@ class MailThread(CompanyScoped, Base):
     __tablename__ = "mail_threads"
     __table_args__ = (
         # The inbox, newest first (backend/api/visibility.py: inbox_threads): the key orders the
-        # list, the trailing columns let the visibility filter and the count run from the index alone.
+        # list, the trailing columns let the visibility filter run on the index alone, so a deep
+        # page skips threads without reading them.
         Index("ix_mail_threads_inbox", "company_id", "last_message_at", "id", "owner_id", "shared", "auto",
               "message_count"),
         # Counting the inbox (visibility_parts): the user's own threads and colleagues' shared ones
@@ -150,7 +151,8 @@ class MailMessage(CompanyScoped, Base):
 
 # The inbox search (``lower(column) LIKE '%term%'`` over these columns, backend/api/visibility.py)
 # reads trigram indexes on PostgreSQL (extension pg_trgm, created by migration 0004) instead of
-# every message of the company. SQLite has no such index and scans.
+# every message of the company. SQLite has no such index and scans (and Alembic, which cannot
+# read expression indexes back from SQLite, says it skips comparing them there).
 SEARCHED_COLUMNS = ("subject", "snippet", "sender_email", "sender_name")
 for _column in SEARCHED_COLUMNS:
     Index(f"ix_mail_messages_{_column}_trgm", func.lower(MailMessage.__table__.c[_column]).label(f"{_column}_lower"),

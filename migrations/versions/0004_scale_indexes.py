@@ -1,4 +1,4 @@
-"""scale indexes: the inbox list and count from one index, trigram search (PostgreSQL)
+"""scale indexes: inbox paging and count from indexes, trigram search (PostgreSQL)
 
 Revision ID: 0004
 Revises: 0003
