@@ -256,21 +256,9 @@ class BareHandler:
 
 
 def fresh_database(kind: str, workdir: Path, pg_url: str) -> str:
-    from sqlalchemy import create_engine, text
+    from benchutil import fresh_database as make
 
-    from backend.migrate import upgrade
-
-    if kind == "sqlite":
-        url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    else:
-        url = pg_url
-        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    upgrade(url)
-    return url
+    return make(kind, workdir, pg_url, "bench")
 
 
 @dataclass

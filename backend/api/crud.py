@@ -1,7 +1,7 @@
 """List/get/create/update/delete endpoints for a company-scoped resource, declared once."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from flask import Blueprint, g, request
 from sqlalchemy import select
@@ -64,7 +64,7 @@ class Resource:
     def before_delete(self, obj) -> None:
         """Hook for cleaning up what refers to ``obj``."""
 
-    def register(self, bp: Blueprint, extra_views: Callable | None = None) -> None:
+    def register(self, bp: Blueprint) -> None:
         resource = self
         endpoint = self.path.strip("/")
 

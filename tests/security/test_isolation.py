@@ -8,10 +8,6 @@ import pytest
 from ..linking.conftest import Crm, mail
 
 METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
-BODY = {"title": "hijack", "name": "hijack", "shared": True, "item_type": "deal", "item_id": 1,
-        "type": "lead", "email": "hijack@evil.example", "deal_id": 1, "status": "won"}
-
-
 def bodies(candidate: int) -> list[dict | None]:
     """Bodies each endpoint would accept from its owner, so a refusal means isolation."""
     return [None, {"shared": True}, {"deal_id": candidate}, {"title": "hijack"}, {"name": "hijack"},
