@@ -7,6 +7,7 @@ from sqlalchemy import select
 from .. import addresses
 from ..models import Deal, Lead, MailMessage, MailThread, Participant, Person, PersonEmail, Project, ThreadLink
 from .common import db_session
+from .crud import check_references
 from .errors import ApiError
 
 MODELS = {"deal": Deal, "lead": Lead, "project": Project, "person": Person}
@@ -100,18 +101,9 @@ def create_item(thread: MailThread, data: dict):
         item = model(**fields)
         if item_type in ("deal", "lead"):
             item.bcc_token = addresses.new_item_token()
-    if data.get("organization_id") is not None:
-        _item_org(data["organization_id"])
+    check_references({"organization_id": data.get("organization_id")})
     session.add(item)
     session.flush()
     add_link(thread, item_type, item.id)
     return item
 
-
-def _item_org(org_id: int) -> None:
-    from ..models import Organization
-
-    if db_session().scalar(select(Organization.id).where(Organization.company_id == g.company_id,
-                                                         Organization.id == org_id)) is None:
-        raise ApiError(400, f"No organization with id {org_id} in your company.",
-                       {"organization_id": ["No such organization in your company."]})

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import addresses
+from ..pipeline.mime_addresses import clean_text, decode_words, parse_address_header, unescape
 from ..config import Settings
 from ..models import Company, CompanyAddressAlias, Deal, Lead, SenderAddress, User
 
@@ -164,8 +165,6 @@ def read_headers(raw: bytes) -> HeaderSummary:
 
 
 def _read_headers(raw: bytes) -> HeaderSummary:
-    from ..pipeline.mime_addresses import clean_text, decode_words, parse_address_header, unescape
-
     # Only the header block: a 20 MB body need not be parsed to answer.
     end = raw.find(b"\r\n\r\n")
     end_lf = raw.find(b"\n\n")
