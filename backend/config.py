@@ -89,6 +89,7 @@ class Settings:
     gmail_api_url: str = "https://gmail.googleapis.com/"
     gmail_addon_audience: str = ""  # the add-on's endpoint URL Google signs tokens for
     gmail_addon_service_account: str = ""
+    gmail_addon_client_id: str = ""  # the add-on's OAuth client: the audience of users' userIdTokens
     # Sender authentication: authserv-ids of front MTAs whose Authentication-Results
     # are trusted, and the DNS server for DKIM keys ("host:port"; empty: system's).
     trusted_authserv_ids: tuple = ()
@@ -146,6 +147,7 @@ class Settings:
             gmail_api_url=os.environ.get("SMARTBCC_GMAIL_API_URL", "https://gmail.googleapis.com/"),
             gmail_addon_audience=os.environ.get("SMARTBCC_GMAIL_ADDON_AUDIENCE", ""),
             gmail_addon_service_account=os.environ.get("SMARTBCC_GMAIL_ADDON_SERVICE_ACCOUNT", ""),
+            gmail_addon_client_id=os.environ.get("SMARTBCC_GMAIL_ADDON_CLIENT_ID", "").strip(),
             token_keys=_list("SMARTBCC_TOKEN_KEYS"),
             trusted_authserv_ids=tuple(v.lower() for v in _list("SMARTBCC_TRUSTED_AUTHSERV_IDS")),
             dns_resolver=os.environ.get("SMARTBCC_DNS_RESOLVER", ""),

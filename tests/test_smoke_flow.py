@@ -14,7 +14,7 @@ def test_mail_to_deal_address_appears_in_deal_view(client, acme, send_mail):
                        headers=acme.auth).json["data"]
     send_mail(_mail(acme.email, "Bob <bob@cust.example>", "Proposal", "p1@acme.example"),
               [deal["bcc_address"]], acme.email)
-    threads = client.get("/api/v1/mailbox/mailThreads", headers=acme.auth).json
+    threads = client.get("/api/v1/mailbox/mailThreads?include_total=1", headers=acme.auth).json
     assert threads["additional_data"]["pagination"]["total"] == 1
     thread = threads["data"][0]
     assert thread["subject"] == "Proposal"

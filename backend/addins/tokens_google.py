@@ -38,10 +38,22 @@ def verify_system_token(settings: Settings, token: str, endpoint_url: str = "") 
 
 
 def verify_user_token(settings: Settings, token: str) -> str:
-    """The verified email address of the Gmail user, from the request body's userIdToken."""
+    """The verified email address of the Gmail user, from the request body's userIdToken.
+
+    Its ``aud`` must be the add-on's OAuth client (SMARTBCC_GMAIL_ADDON_CLIENT_ID): a Google ID
+    token of the same person issued to any other app proves nothing to us.
+    """
+    if not settings.gmail_addon_client_id:
+        raise TokenError("The Gmail add-on is not set up on this Smart Bcc server "
+                         "(SMARTBCC_GMAIL_ADDON_CLIENT_ID is empty).")
     claims = verify_rs256(token, settings.google_jwks_url, "Google user token")
     if not _issuer_ok(claims):
         raise TokenError("The Google user token was not issued by Google.")
+    aud = claims.get("aud")
+    if not (aud == settings.gmail_addon_client_id if isinstance(aud, str)
+            else isinstance(aud, list) and settings.gmail_addon_client_id in aud):
+        raise TokenError("The Google user token was issued to another app, not this add-on "
+                         "(its audience is not SMARTBCC_GMAIL_ADDON_CLIENT_ID).")
     email = claims.get("email")
     if not isinstance(email, str) or "@" not in email:
         raise TokenError("The Google user token names no email address; reinstall the add-on so it may read it.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from flask import current_app, g, jsonify, request
-from sqlalchemy import Select, func, select
+from sqlalchemy import ARRAY, BigInteger, ColumnElement, Select, any_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .errors import ApiError, not_found
@@ -77,11 +77,21 @@ def paging() -> tuple[int, int]:
     return values["start"], values["limit"]
 
 
-def paginated(query: Select, schema, *, count: bool = False):
-    """Runs ``query`` for one page and answers with the pagination block."""
+def in_ids(column, ids: list[int]) -> ColumnElement:
+    """``column IN ids``. On PostgreSQL as ``= ANY(array)``: one parameter, so the statement's text
+    is the same for every list (the driver converts and caches it once) however long the list."""
+    if db_session().get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(BigInteger)))
+    return column.in_(ids)
+
+
+def paginated(query: Select, schema, *, count: bool = False, rows: bool = False):
+    """Runs ``query`` for one page and answers with the pagination block. ``rows``: the query
+    selects columns, and the page is a list of rows rather than of objects."""
     start, limit = paging()
     session = db_session()
-    rows = list(session.scalars(query.offset(start).limit(limit + 1)))
+    page = query.offset(start).limit(limit + 1)
+    rows = session.execute(page).all() if rows else list(session.scalars(page))
     more = len(rows) > limit
     rows = rows[:limit]
     pagination = {"start": start, "limit": limit, "more_items_in_collection": more}

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from ..models import Organization, Person, User
 from .auth import login_required
 from .common import db_session, get_or_404, json_body, ok, paginated, scoped
+from .fastdump import dumper
 from .errors import ApiError
 from .openapi import document
 
@@ -47,7 +48,7 @@ class Resource:
         return scoped(self.model).order_by(self.model.id)
 
     def dump(self, obj) -> dict:
-        return self.schema.dump(obj)
+        return dumper(self.schema)(obj)
 
     def dump_many(self, objs) -> list[dict]:
         return [self.dump(o) for o in objs]

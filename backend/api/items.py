@@ -7,6 +7,7 @@ from sqlalchemy import delete
 from .. import addresses
 from ..models import Company, Deal, Lead, Organization, Project, ThreadLink
 from .common import db_session, id_arg, scoped, text_arg
+from .fastdump import dumper
 from .crud import Resource
 from .errors import ApiError
 from .schemas import DealSchema, LeadSchema, OrganizationSchema, ProjectSchema
@@ -49,7 +50,7 @@ class _AddressedItem(_LinkedItem):
         return obj
 
     def dump(self, obj) -> dict:
-        data = self.schema.dump(obj)
+        data = dumper(self.schema)(obj)
         data["bcc_address"] = item_bcc_address(g.user.company, self.item_type, obj.bcc_token)
         return data
 

@@ -62,6 +62,23 @@ def escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def clean_term(term: str | None) -> str:
+    return (term or "").strip().replace("\x00", "")
+
+
+def message_matches(term: str) -> ColumnElement:
+    """A live message whose subject, snippet or sender contains ``term`` (any case)."""
+    # PostgreSQL reads these four from the trigram indexes on lower(column) (models/mail.py,
+    # SEARCHED_COLUMNS): an index is used only for exactly the expression it was built on.
+    # The pattern is rendered into the statement (quoted by the dialect), not bound: with a
+    # parameter, a prepared statement's generic plan cannot judge the pattern and scans.
+    like = bindparam("search_pattern", f"%{escape_like(term.lower())}%", literal_execute=True)
+    return or_(func.lower(MailMessage.subject).like(like, escape="\\"),
+               func.lower(MailMessage.snippet).like(like, escape="\\"),
+               func.lower(MailMessage.sender_email).like(like, escape="\\"),
+               func.lower(MailMessage.sender_name).like(like, escape="\\"))
+
+
 def inbox_threads(term: str = "", include_auto: bool = False, *, part: ColumnElement | None = None) -> Select:
     """The threads of the inbox (own and shared, with mail), newest first; ``term`` searches
     subject, snippet and sender of their messages. The API and the pages both list this.
@@ -73,21 +90,13 @@ def inbox_threads(term: str = "", include_auto: bool = False, *, part: ColumnEle
     query = query.where(MailThread.message_count > 0)
     if not include_auto:
         query = query.where(MailThread.auto.is_(False))
-    term = (term or "").strip().replace("\x00", "")
+    term = clean_term(term)
     if term:
-        # PostgreSQL reads these four from the trigram indexes on lower(column) (models/mail.py,
-        # SEARCHED_COLUMNS): an index is used only for exactly the expression it was built on.
-        # The pattern is rendered into the statement (quoted by the dialect), not bound: with a
-        # parameter, a prepared statement's generic plan cannot judge the pattern and scans.
-        like = bindparam("search_pattern", f"%{escape_like(term.lower())}%", literal_execute=True)
         # The matches are found first (MATERIALIZED): left to itself the planner may instead walk
-        # the whole inbox newest first, testing each thread's messages, hoping for an early page.
+        # the whole inbox newest first, testing each thread's messages, hoping for an early page
+        # (the API does that itself, within bounds, for terms that are common: api/mailbox.py).
         matching = select(MailMessage.thread_id).where(
-            MailMessage.company_id == g.company_id, MailMessage.deleted_at.is_(None),
-            or_(func.lower(MailMessage.subject).like(like, escape="\\"),
-                func.lower(MailMessage.snippet).like(like, escape="\\"),
-                func.lower(MailMessage.sender_email).like(like, escape="\\"),
-                func.lower(MailMessage.sender_name).like(like, escape="\\"))
+            MailMessage.company_id == g.company_id, MailMessage.deleted_at.is_(None), message_matches(term)
         ).cte("search_matches").prefix_with("MATERIALIZED", dialect="postgresql")
         query = query.where(MailThread.id.in_(select(matching.c.thread_id)))
     return query.order_by(MailThread.last_message_at.desc(), MailThread.id.desc())

@@ -91,6 +91,7 @@ def _authenticate(session, raw, from_address, accepted, settings):
     """Applies each company's sender verification policy; drops the companies that reject."""
     from ..models import Company
 
+    # The companies are in the session already (accepted_user loads them with the user).
     policies = {cid: session.get(Company, cid).sender_auth_policy for cid, _u, _r in accepted}
     if all(p == "off" for p in policies.values()):
         return accepted, {}

@@ -8,7 +8,7 @@ from email.parser import HeaderParser
 from email.policy import compat32
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from .. import addresses
 from ..pipeline.mime_addresses import clean_text, decode_words, parse_address_header, unescape
@@ -129,16 +129,17 @@ def route_address(session: Session, address: str, settings: Settings,
 
 
 def accepted_user(session: Session, company_id: int, sender: str) -> User | None:
-    """The user whose account or verified alternative address ``sender`` is."""
+    """The user whose account or verified alternative address ``sender`` is; their company comes
+    in the same query (acceptance reads its sender verification policy next)."""
     key = (sender or "").strip().lower()
     if not key:
         return None
-    user = session.scalar(select(User).where(
+    user = session.scalar(select(User).options(joinedload(User.company)).where(
         User.company_id == company_id, User.email == key, User.active.is_(True)))
     if user is not None:
         return user
     return session.scalar(
-        select(User).join(SenderAddress, SenderAddress.user_id == User.id).where(
+        select(User).options(joinedload(User.company)).join(SenderAddress, SenderAddress.user_id == User.id).where(
             SenderAddress.company_id == company_id, SenderAddress.email == key,
             SenderAddress.verified_at.is_not(None), User.active.is_(True)))
 

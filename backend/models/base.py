@@ -1,9 +1,9 @@
-"""Declarative base, the UTC timestamp type and the company-scoping mixin."""
+"""Declarative base, the text and UTC timestamp types and the company-scoping mixin."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, MetaData
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -22,6 +22,29 @@ BigId = BigInteger().with_variant(Integer, "sqlite")
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class Str(TypeDecorator):
+    """VARCHAR whose NUL characters are stored as U+FFFD. PostgreSQL text cannot hold NUL (the
+    statement fails), SQLite would keep it: this one rule, for every write path (pipeline, API,
+    pages, provider sync, CLI), keeps a stray NUL from becoming an error on one database only.
+    The API still answers 400 for NUL in what a client sends (api/common.py): the column is the
+    last line, not the message."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if isinstance(value, str) and "\x00" in value:
+            return value.replace("\x00", "\ufffd")
+        return value
+
+
+class LongText(Str):
+    """TEXT with the same NUL rule as ``Str``."""
+
+    impl = Text
+    cache_ok = True
 
 
 class UTCDateTime(TypeDecorator):

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Numeric, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, BigId, CompanyScoped, utcnow
+from .base import Base, BigId, CompanyScoped, LongText, Str, utcnow
 
 DEAL_STATUSES = ("open", "won", "lost")
 
@@ -15,7 +15,7 @@ class Organization(CompanyScoped, Base):
     __tablename__ = "organizations"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(Str(200))
     owner_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -24,7 +24,7 @@ class Person(CompanyScoped, Base):
     __tablename__ = "persons"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(Str(200))
     organization_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("organizations.id", ondelete="SET NULL"), index=True
     )
@@ -43,8 +43,8 @@ class PersonEmail(CompanyScoped, Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     person_id: Mapped[int] = mapped_column(BigId, ForeignKey("persons.id", ondelete="CASCADE"), index=True)
-    email: Mapped[str] = mapped_column(String(320))  # stored lower-cased
-    label: Mapped[str] = mapped_column(String(32), default="work")
+    email: Mapped[str] = mapped_column(Str(320))  # stored lower-cased
+    label: Mapped[str] = mapped_column(Str(32), default="work")
     primary: Mapped[bool] = mapped_column(Boolean, default=False)
 
     person: Mapped[Person] = relationship(back_populates="emails")
@@ -54,7 +54,7 @@ class _Item:
     """Columns shared by deals, leads and projects."""
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    title: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(Str(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -68,11 +68,11 @@ class Deal(_Item, CompanyScoped, Base):
         BigId, ForeignKey("organizations.id", ondelete="SET NULL"), index=True
     )
     owner_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
-    status: Mapped[str] = mapped_column(String(8), default="open")
+    status: Mapped[str] = mapped_column(Str(8), default="open")
     value: Mapped[float | None] = mapped_column(Numeric(14, 2))
-    currency: Mapped[str | None] = mapped_column(String(3))
+    currency: Mapped[str | None] = mapped_column(Str(3))
     # Random part of the deal's own Smart Bcc address (see backend.addresses).
-    bcc_token: Mapped[str | None] = mapped_column(String(32), unique=True)
+    bcc_token: Mapped[str | None] = mapped_column(Str(32), unique=True)
 
 
 class Lead(_Item, CompanyScoped, Base):
@@ -85,7 +85,7 @@ class Lead(_Item, CompanyScoped, Base):
         BigId, ForeignKey("organizations.id", ondelete="SET NULL"), index=True
     )
     owner_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
-    bcc_token: Mapped[str | None] = mapped_column(String(32), unique=True)
+    bcc_token: Mapped[str | None] = mapped_column(Str(32), unique=True)
 
 
 class Project(_Item, CompanyScoped, Base):
@@ -98,4 +98,4 @@ class Project(_Item, CompanyScoped, Base):
         BigId, ForeignKey("organizations.id", ondelete="SET NULL"), index=True
     )
     owner_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
-    description: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(LongText)

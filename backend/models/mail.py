@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, BigId, CompanyScoped, utcnow
+from .base import Base, BigId, CompanyScoped, LongText, Str, utcnow
 
 SOURCES = ("smtp", "http", "graph", "gmail")
 INBOUND_STATUSES = ("received", "processed", "duplicate", "failed")
@@ -23,17 +23,17 @@ class InboundRecord(CompanyScoped, Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
-    source: Mapped[str] = mapped_column(String(8))
-    envelope_from: Mapped[str | None] = mapped_column(String(320))
+    source: Mapped[str] = mapped_column(Str(8))
+    envelope_from: Mapped[str | None] = mapped_column(Str(320))
     # The Smart Bcc addresses this arrival was sent to (as written by the sender).
     recipients: Mapped[list] = mapped_column(default=list)
-    header_from: Mapped[str | None] = mapped_column(String(320))
+    header_from: Mapped[str | None] = mapped_column(Str(320))
     # Outcome of the sender authentication check ("pass", "fail", "none", ...), if run.
-    sender_auth: Mapped[str | None] = mapped_column(String(16))
-    raw_sha256: Mapped[str] = mapped_column(String(64))
+    sender_auth: Mapped[str | None] = mapped_column(Str(16))
+    raw_sha256: Mapped[str] = mapped_column(Str(64))
     raw_size: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(12), default="received")
-    error: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Str(12), default="received")
+    error: Mapped[str | None] = mapped_column(LongText)
     # Each pipeline stage appends {"stage", "outcome", "reason", ...}.
     decisions: Mapped[list] = mapped_column(default=list)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -60,12 +60,12 @@ class MailThread(CompanyScoped, Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     owner_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    subject: Mapped[str] = mapped_column(String(998), default="")
-    normalized_subject: Mapped[str] = mapped_column(String(998), default="")
+    subject: Mapped[str] = mapped_column(Str(998), default="")
+    normalized_subject: Mapped[str] = mapped_column(Str(998), default="")
     shared: Mapped[bool] = mapped_column(Boolean, default=False)
     # Several open deals matched: the rep has to pick one.
     needs_deal_choice: Mapped[bool] = mapped_column(Boolean, default=False)
-    snippet: Mapped[str] = mapped_column(String(300), default="")
+    snippet: Mapped[str] = mapped_column(Str(300), default="")
     # Started by a bounce or auto-reply: kept, but not a sales conversation.
     auto: Mapped[bool] = mapped_column(Boolean, default=False)
     message_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -92,10 +92,10 @@ class ThreadLink(CompanyScoped, Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     thread_id: Mapped[int] = mapped_column(BigId, ForeignKey("mail_threads.id", ondelete="CASCADE"))
-    item_type: Mapped[str] = mapped_column(String(8))
+    item_type: Mapped[str] = mapped_column(Str(8))
     item_id: Mapped[int] = mapped_column(BigId)
-    origin: Mapped[str] = mapped_column(String(8))
-    reason: Mapped[str] = mapped_column(Text, default="")
+    origin: Mapped[str] = mapped_column(Str(8))
+    reason: Mapped[str] = mapped_column(LongText, default="")
     # A link the user removed stays as a tombstone so automatic rules do not
     # add it back with the next message.
     removed: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -117,23 +117,23 @@ class MailMessage(CompanyScoped, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     thread_id: Mapped[int] = mapped_column(BigId, ForeignKey("mail_threads.id", ondelete="CASCADE"))
     owner_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    dedupe_key: Mapped[str] = mapped_column(String(255))
-    message_id_header: Mapped[str | None] = mapped_column(String(255))
-    in_reply_to: Mapped[str | None] = mapped_column(String(255))
+    dedupe_key: Mapped[str] = mapped_column(Str(255))
+    message_id_header: Mapped[str | None] = mapped_column(Str(255))
+    in_reply_to: Mapped[str | None] = mapped_column(Str(255))
     references: Mapped[list] = mapped_column(default=list)
-    subject: Mapped[str] = mapped_column(String(998), default="")
+    subject: Mapped[str] = mapped_column(Str(998), default="")
     sent_at: Mapped[datetime | None]
-    sender_email: Mapped[str] = mapped_column(String(320), default="")
-    sender_name: Mapped[str] = mapped_column(String(200), default="")
-    snippet: Mapped[str] = mapped_column(String(300), default="")
-    body_text: Mapped[str | None] = mapped_column(Text)
-    body_html: Mapped[str | None] = mapped_column(Text)
+    sender_email: Mapped[str] = mapped_column(Str(320), default="")
+    sender_name: Mapped[str] = mapped_column(Str(200), default="")
+    snippet: Mapped[str] = mapped_column(Str(300), default="")
+    body_text: Mapped[str | None] = mapped_column(LongText)
+    body_html: Mapped[str | None] = mapped_column(LongText)
     # Set when a rep forwarded a customer's mail: the rep is recorded here,
     # while sender_* names the customer.
     forwarded_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
-    forwarded_by_email: Mapped[str | None] = mapped_column(String(320))
-    auto_kind: Mapped[str | None] = mapped_column(String(16))
-    raw_sha256: Mapped[str] = mapped_column(String(64))
+    forwarded_by_email: Mapped[str | None] = mapped_column(Str(320))
+    auto_kind: Mapped[str | None] = mapped_column(Str(16))
+    raw_sha256: Mapped[str] = mapped_column(Str(64))
     defects: Mapped[list] = mapped_column(default=list)
     # Soft delete: a deleted message stays as a tombstone so a duplicate
     # arrival of the same Message-ID does not bring it back.
@@ -168,9 +168,9 @@ class Participant(CompanyScoped, Base):
     message_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("mail_messages.id", ondelete="CASCADE"), index=True
     )
-    role: Mapped[str] = mapped_column(String(4))
-    email: Mapped[str] = mapped_column(String(320))  # lower-cased
-    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(Str(4))
+    email: Mapped[str] = mapped_column(Str(320))  # lower-cased
+    name: Mapped[str] = mapped_column(Str(200), default="")
     person_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("persons.id", ondelete="SET NULL"), index=True
     )
@@ -188,11 +188,11 @@ class Attachment(CompanyScoped, Base):
     message_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("mail_messages.id", ondelete="CASCADE"), index=True
     )
-    filename: Mapped[str | None] = mapped_column(String(255))
-    content_type: Mapped[str] = mapped_column(String(255))
+    filename: Mapped[str | None] = mapped_column(Str(255))
+    content_type: Mapped[str] = mapped_column(Str(255))
     size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    content_id: Mapped[str | None] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(Str(64))
+    content_id: Mapped[str | None] = mapped_column(Str(255))
     inline: Mapped[bool] = mapped_column(Boolean, default=False)
 
     message: Mapped[MailMessage] = relationship(back_populates="attachments")

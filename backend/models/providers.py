@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, CompanyScoped, utcnow
+from .base import Base, BigId, CompanyScoped, LongText, Str, utcnow
 
 PROVIDERS = ("outlook", "gmail")
 # connected: working; error: the last run failed and will be retried;
@@ -26,20 +26,20 @@ class MailboxConnection(CompanyScoped, Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    provider: Mapped[str] = mapped_column(String(16))
-    account_email: Mapped[str] = mapped_column(String(320), default="")
-    scopes: Mapped[str] = mapped_column(String(500), default="")
-    status: Mapped[str] = mapped_column(String(16), default="connected")
-    refresh_token_enc: Mapped[str] = mapped_column(Text)
-    access_token_enc: Mapped[str | None] = mapped_column(Text)
+    provider: Mapped[str] = mapped_column(Str(16))
+    account_email: Mapped[str] = mapped_column(Str(320), default="")
+    scopes: Mapped[str] = mapped_column(Str(500), default="")
+    status: Mapped[str] = mapped_column(Str(16), default="connected")
+    refresh_token_enc: Mapped[str] = mapped_column(LongText)
+    access_token_enc: Mapped[str | None] = mapped_column(LongText)
     access_expires_at: Mapped[datetime | None]
     # Graph: the @odata.deltaLink of Sent Items; Gmail: the last history id.
-    sync_cursor: Mapped[str | None] = mapped_column(Text)
+    sync_cursor: Mapped[str | None] = mapped_column(LongText)
     # Doubles as the claim of a running sync: set ahead while one runs.
     next_sync_at: Mapped[datetime | None]
     last_sync_at: Mapped[datetime | None]
     failures: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(LongText)
     last_error_at: Mapped[datetime | None]
     connected_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -56,19 +56,19 @@ class SentAnnouncement(CompanyScoped, Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    ref: Mapped[str] = mapped_column(String(200))
-    address: Mapped[str] = mapped_column(String(320))
-    internet_message_id: Mapped[str | None] = mapped_column(String(998))
-    provider: Mapped[str | None] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    ref: Mapped[str] = mapped_column(Str(200))
+    address: Mapped[str] = mapped_column(Str(320))
+    internet_message_id: Mapped[str | None] = mapped_column(Str(998))
+    provider: Mapped[str | None] = mapped_column(Str(16))
+    status: Mapped[str] = mapped_column(Str(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Doubles as the claim of a running fetch, like MailboxConnection.next_sync_at.
     next_attempt_at: Mapped[datetime | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(LongText)
     inbound_record_ids: Mapped[list] = mapped_column(default=list)
     # On-Behalf-Of without a refresh token: the Graph access token (Fernet-encrypted)
     # for this announcement's looks only; cleared when the announcement finishes.
-    access_token_enc: Mapped[str | None] = mapped_column(Text)
+    access_token_enc: Mapped[str | None] = mapped_column(LongText)
     access_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -22,6 +22,7 @@ OTHER_TENANT = "0f0e0d0c-aaaa-4bbb-8ccc-ddddeeeeffff"
 BASE_URL = "https://crm.example"
 GMAIL_AUDIENCE = "https://crm.example/addons/gmail"
 SERVICE_ACCOUNT = "service-1234@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
+ADDON_CLIENT_ID = "9988776655.apps.googleusercontent.com"  # the add-on's OAuth client
 
 
 def _key():
@@ -97,6 +98,7 @@ def settings(settings, key_server):
         base_url=BASE_URL, ms_client_id=CLIENT_ID, ms_jwks_url=f"{key_server.url}/ms/keys",
         ms_allowed_tenants=(TENANT,), google_jwks_url=f"{key_server.url}/google/certs",
         gmail_addon_audience=GMAIL_AUDIENCE, gmail_addon_service_account=SERVICE_ACCOUNT,
+        gmail_addon_client_id=ADDON_CLIENT_ID,
         gmail_api_url=f"{key_server.url}/gmail/")
 
 
@@ -148,7 +150,7 @@ def google_user_token(keys):
 
     def make(email: str = "alice@acme.example", *, key: str = "google", kid: str = "g-key-1", **overrides) -> str:
         now = int(time.time())
-        claims = {"iss": "accounts.google.com", "aud": "9988776655.apps.googleusercontent.com",
+        claims = {"iss": "accounts.google.com", "aud": ADDON_CLIENT_ID,
                   "sub": "5566778899", "email": email, "email_verified": True,
                   "iat": now - 10, "exp": now + 3600}
         claims.update(overrides)

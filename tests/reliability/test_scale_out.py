@@ -36,7 +36,8 @@ def test_two_web_two_smtp_one_database(services, settings, acme, tmp_path):
             procs.append(start([smartbcc_exe(), "smtpd"], dict(env, SMARTBCC_SMTP_PORT=str(port)), port))
         gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
         for port in web_ports:
-            procs.append(start([gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "2",
+            procs.append(start([gunicorn, "-c", "python:backend.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
+                                "--workers", "2",
                                 "backend.app:create_app()"], env, port))
         celery = os.path.join(os.path.dirname(sys.executable), "celery")
         for n in range(2):

@@ -290,6 +290,24 @@ def test_a_user_token_without_a_verified_address_is_refused(addon, google_user_t
         assert "not verified" in error_of(addon("homepage", user_token=token)), value
 
 
+def test_a_user_token_issued_to_another_app_is_refused(addon, google_user_token):
+    """A Google ID token of the same person, but for some other Google client (aud), proves nothing."""
+    from tests.addins.conftest import ADDON_CLIENT_ID
+
+    assert addon("homepage", user_token=google_user_token(aud=[ADDON_CLIENT_ID, "other"])).status_code == 200
+    for audience in ("1234-other.apps.googleusercontent.com", ["1234-other.apps.googleusercontent.com"], "",
+                     None, ADDON_CLIENT_ID.upper(), 42):
+        error = error_of(addon("homepage", user_token=google_user_token(aud=audience)))
+        assert "issued to another app" in error and "SMARTBCC_GMAIL_ADDON_CLIENT_ID" in error, audience
+
+
+def test_without_the_add_on_client_id_user_tokens_are_refused(addon, services, monkeypatch):
+    monkeypatch.setattr(services, "settings", services.settings.with_(gmail_addon_client_id=""))
+    response = addon("homepage")
+    assert response.status_code == 401
+    assert "SMARTBCC_GMAIL_ADDON_CLIENT_ID is empty" in error_of(response)
+
+
 @pytest.fixture
 def acme_data(crm, acme, services):
     """What acme has: a customer with one open deal, and a logged message."""

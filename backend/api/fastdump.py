@@ -1,0 +1,95 @@
+"""Dumping many objects through a marshmallow schema at a fraction of its cost.
+
+marshmallow walks every field of every object through several layers of calls (about 5 µs a
+field): a page of 100 messages with their participants and attachments costs milliseconds.
+``dumper(schema)`` reads the schema once and returns a plain function that builds the same
+dicts directly for the field types the API uses (Int, Str, Bool, DateTime in ISO format, Method,
+Nested, List of those). Any other field falls back to the field's own ``serialize``, so the
+schema stays the single description of the output (and of the OpenAPI document);
+tests/api/test_fastdump.py checks the two agree.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from marshmallow import Schema, fields, missing
+
+_MISSING = object()
+
+
+def _value_getter(field: fields.Field, attr: str) -> Callable[[Any], Any]:
+    """obj -> the field's dumped value, or _MISSING when obj lacks the attribute."""
+    kind = type(field)
+    if field.dump_default is not missing or "." in attr:
+        kind = None  # defaults and dotted paths: marshmallow's own way
+    if kind is fields.Method and field.serialize_method_name:
+        return getattr(field.parent, field.serialize_method_name)
+    if kind in (fields.Integer, fields.Int) and not field.as_string:
+        def get_int(obj, attr=attr):
+            value = getattr(obj, attr, _MISSING)
+            return value if value is None or value is _MISSING else int(value)
+        return get_int
+    if kind in (fields.String, fields.Str):
+        def get_str(obj, attr=attr):
+            value = getattr(obj, attr, _MISSING)
+            return value if value is None or value is _MISSING or type(value) is str else str(value)
+        return get_str
+    if kind in (fields.Boolean, fields.Bool):
+        def get_plain(obj, attr=attr):
+            return getattr(obj, attr, _MISSING)
+        return get_plain
+    if kind is fields.DateTime and (field.format or field.DEFAULT_FORMAT) in ("iso", "iso8601"):
+        def get_iso(obj, attr=attr):
+            value = getattr(obj, attr, _MISSING)
+            return value if value is None or value is _MISSING else value.isoformat()
+        return get_iso
+    if kind is fields.Nested and not field.many and isinstance(field.schema, Schema):
+        inner = dumper(field.schema)
+
+        def get_nested(obj, attr=attr):
+            value = getattr(obj, attr, _MISSING)
+            return value if value is None or value is _MISSING else inner(value)
+        return get_nested
+    if kind is fields.List and type(field.inner) is fields.Nested and not field.inner.many:
+        inner = dumper(field.inner.schema)
+
+        def get_list(obj, attr=attr):
+            value = getattr(obj, attr, _MISSING)
+            return value if value is None or value is _MISSING else [None if item is None else inner(item) for item in value]
+        return get_list
+    if kind is fields.List and type(field.inner) in (fields.String, fields.Str):
+        def get_strings(obj, attr=attr):
+            value = getattr(obj, attr, _MISSING)
+            return value if value is None or value is _MISSING else [v if v is None else str(v) for v in value]
+        return get_strings
+
+    def get_any(obj, field=field, attr=attr):
+        value = field.serialize(attr, obj)
+        return _MISSING if value is missing else value
+    return get_any
+
+
+_CACHE: dict[int, tuple[Schema, Callable[[Any], dict]]] = {}
+
+
+def dumper(schema: Schema) -> Callable[[Any], dict]:
+    """A function obj -> the dict ``schema.dump(obj)`` would give (objects, not mappings)."""
+    cached = _CACHE.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    plan = []
+    for name, field in schema.dump_fields.items():
+        attr = field.attribute or name
+        plan.append((field.data_key or name, _value_getter(field, attr)))
+    plan = tuple(plan)
+
+    def dump(obj) -> dict:
+        out = {}
+        for key, get in plan:
+            value = get(obj)
+            if value is not _MISSING:
+                out[key] = value
+        return out
+    _CACHE[id(schema)] = (schema, dump)
+    return dump
+
