@@ -43,6 +43,7 @@ class Resource:
     schema: Any
     name: str  # singular, for messages
     path: str  # e.g. "/deals"
+    list_params: tuple = ()  # the list's filters, for the OpenAPI document: (name, type, description)
 
     def list_query(self):
         return scoped(self.model).order_by(self.model.id)
@@ -71,7 +72,8 @@ class Resource:
 
         doc_path = self.path
         item_path = f"{self.path}/{{id}}"
-        document(doc_path, "get", f"List {self.name}s", response=self.schema, many=True)
+        document(doc_path, "get", f"List {self.name}s", response=self.schema, many=True, paged=True,
+                 query=self.list_params)
         document(doc_path, "post", f"Create a {self.name}", request=self.schema, response=self.schema)
         document(item_path, "get", f"Get one {self.name}", response=self.schema)
         document(item_path, "patch", f"Update a {self.name}", request=self.schema, response=self.schema)

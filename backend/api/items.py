@@ -32,6 +32,9 @@ class _LinkedItem(Resource):
             ThreadLink.company_id == g.company_id, ThreadLink.item_type == self.item_type,
             ThreadLink.item_id == obj.id))
 
+    list_params = (("person_id", "integer", "Only those of this person."),
+                   ("term", "string", "Only those whose title contains this."))
+
     def list_query(self):
         query = scoped(self.model).order_by(self.model.id)
         person_id = id_arg("person_id")
@@ -68,6 +71,7 @@ class Deals(_AddressedItem):
     name = "deal"
     path = "/deals"
     item_type = "deal"
+    list_params = _AddressedItem.list_params + (("status", "string", "Only open, won or lost deals."),)
 
     def list_query(self):
         query = super().list_query()

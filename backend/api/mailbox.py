@@ -14,7 +14,7 @@ from .fastdump import dumper
 from .linking import MODELS, add_link, create_item, live_link_or_404, remove_link
 from .mail_schemas import (AttachmentSchema, CreateItemSchema, LinkSchema, MessageSchema, ParticipantSchema,
                            ThreadPatchSchema, ThreadSchema)
-from .openapi import document
+from .openapi import FLAG, document
 from .visibility import (attachment_response, clean_term, inbox_threads, message_matches, message_or_404,
                          messages_linked_to, remove_message, thread_or_404, visibility_parts)
 
@@ -22,16 +22,24 @@ bp = Blueprint("mailbox", __name__)
 thread_schema, message_schema, link_schema = ThreadSchema(), MessageSchema(), LinkSchema()
 dump_thread_row, dump_message_row, dump_link_row = dumper(thread_schema), dumper(message_schema), dumper(link_schema)
 
-document("/mailbox/mailThreads", "get", "Threads you can see, newest first", response=thread_schema, many=True)
+document("/mailbox/mailThreads", "get", "Threads you can see, newest first", response=thread_schema, many=True,
+         paged=True, query=(
+             ("q", "string", "Only threads with a message whose subject, snippet or sender contains this."),
+             ("include_auto", FLAG, "Also automatic mail (bounces, out-of-office replies)."),
+             ("needs_deal_choice", FLAG, "Only threads whose contact has several open deals to choose from."),
+             ("include_total", FLAG, "Add additional_data.pagination.total, the number of matching threads "
+                                     "(costs a count of all of them).")))
 document("/mailbox/mailThreads/{id}", "get", "One thread with its links", response=thread_schema)
 document("/mailbox/mailThreads/{id}", "patch", "Link to a deal/lead/project, or share", request=ThreadPatchSchema())
-document("/mailbox/mailThreads/{id}/mailMessages", "get", "The messages of a thread", response=message_schema, many=True)
+document("/mailbox/mailThreads/{id}/mailMessages", "get", "The messages of a thread, oldest first",
+         response=message_schema, many=True, query=(("include_body", FLAG, "Add body_text and body_html."),))
 document("/mailbox/mailThreads/{id}/links", "post", "Link the thread to an item", request=link_schema)
 document("/mailbox/mailThreads/{id}/links/{item_type}/{item_id}", "delete", "Unlink one item from the thread",
          string_params=("item_type",))
 document("/mailbox/mailThreads/{id}/create-item", "post", "Create an item from the thread and link it",
          request=CreateItemSchema())
-document("/mailbox/mailMessages/{id}", "get", "One message (?include_body=1 for bodies)", response=message_schema)
+document("/mailbox/mailMessages/{id}", "get", "One message", response=message_schema,
+         query=(("include_body", FLAG, "Add body_text and body_html."),))
 document("/mailbox/mailMessages/{id}/attachments/{attachment_id}", "get", "Download one attachment")
 document("/mailbox/mailMessages/{id}", "delete", "Delete a message from the mailbox and every item view")
 
@@ -384,8 +392,8 @@ for _type, _model, _path in (("deal", m.Deal, "deals"), ("lead", m.Lead, "leads"
                              ("project", m.Project, "projects"), ("person", m.Person, "persons")):
     bp.add_url_rule(f"/{_path}/<int:item_id>/mailMessages", view_func=_item_messages(_type, _model),
                     methods=["GET"])
-    document(f"/{_path}/{{id}}/mailMessages", "get", f"Messages of the threads linked to a {_type}",
-             response=message_schema, many=True)
+    document(f"/{_path}/{{id}}/mailMessages", "get", f"Messages of the threads linked to a {_type}, newest first",
+             response=message_schema, many=True, paged=True)
 
 
 @bp.get("/mailbox/inbound")

@@ -13,11 +13,19 @@ bp = Blueprint("openapi", __name__)
 ENDPOINTS: list[tuple] = []
 
 
+# Query parameters: (name, JSON type, description).
+PAGING = (("start", "integer", "How many items to skip; take it from additional_data.pagination.next_start."),
+          ("limit", "integer", "Items per page, 1 to 500 (default 100)."))
+FLAG = "boolean"  # sent as 1/true; anything else is false
+
+
 def document(path: str, method: str, summary: str, request=None, response=None, many=False,
-             status: int | None = None, string_params: tuple = ()):
+             status: int | None = None, string_params: tuple = (), query: tuple = (), paged: bool = False):
     """Adds an endpoint to the OpenAPI document. ``status`` overrides the success code
-    (201 for POST, else 200); ``string_params`` names path parameters that are not ids."""
-    ENDPOINTS.append((path, method.lower(), summary, request, response, many, status, tuple(string_params)))
+    (201 for POST, else 200); ``string_params`` names path parameters that are not ids;
+    ``query`` lists its query parameters, ``paged`` adds start and limit."""
+    query = (PAGING if paged else ()) + tuple(query)
+    ENDPOINTS.append((path, method.lower(), summary, request, response, many, status, tuple(string_params), query))
 
 
 def _envelope(ref, many: bool) -> dict:
@@ -35,7 +43,7 @@ def build_spec() -> dict:
         "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
     }})
     names: dict[type, str] = {}
-    for _p, _m, _s, req, resp, _many, _status, _strings in ENDPOINTS:
+    for _p, _m, _s, req, resp, _many, _status, _strings, _query in ENDPOINTS:
         for schema in (req, resp):
             if schema is not None and type(schema) not in names:
                 name = type(schema).__name__.removesuffix("Schema")
@@ -43,7 +51,7 @@ def build_spec() -> dict:
                 spec.components.schema(name, schema=type(schema))
     paths: dict[str, dict] = {}
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    for path, method, summary, req, resp, many, status, strings in ENDPOINTS:
+    for path, method, summary, req, resp, many, status, strings, query in ENDPOINTS:
         op: dict = {"summary": summary, "security": [{"bearer": []}], "responses": {
             "401": {"description": "Missing or invalid token", **error},
         }}
@@ -61,6 +69,8 @@ def build_spec() -> dict:
         params = [{"name": part[1:-1], "in": "path", "required": True,
                    "schema": {"type": "string" if part[1:-1] in strings else "integer"}}
                   for part in path.split("/") if part.startswith("{")]
+        params += [{"name": name, "in": "query", "required": False, "description": text,
+                    "schema": {"type": kind}} for name, kind, text in query]
         if params:
             op["parameters"] = params
         paths.setdefault(path, {})[method] = op

@@ -41,6 +41,9 @@ class Persons(Resource):
     name = "person"
     path = "/persons"
 
+    list_params = (("email", "string", "Only the person with this address."),
+                   ("term", "string", "Only those whose name or an address contains this (2 characters or more)."))
+
     def list_query(self):
         query = scoped(Person).order_by(Person.id)
         email = text_arg("email")
