@@ -62,31 +62,46 @@ def send_confirmation(session: Session, settings, entry: SenderAddress) -> str:
 
 @dataclass
 class ConfirmResult:
-    state: str  # "verified", "expired", "used", "replaced", "unknown"
+    state: str  # "verified", "expired", "used", "replaced", "unknown"; check() also "pending"
     email: str | None = None
 
 
+def check(session: Session, settings, token: str) -> ConfirmResult:
+    """What ``confirm`` would answer, without confirming: "pending" if it would confirm. The page a
+    link opens shows this and a button; mail scanners that open every link (Safe Links and the
+    like) then confirm nothing on the user's behalf."""
+    result, _entry = _read(session, settings, token)
+    return result
+
+
 def confirm(session: Session, settings, token: str) -> ConfirmResult:
+    result, entry = _read(session, settings, token)
+    if result.state != "pending":
+        return result
+    entry.verified_at = datetime.now(timezone.utc)
+    entry.confirmation_nonce = None  # single use
+    return ConfirmResult("verified", entry.email)
+
+
+def _read(session: Session, settings, token: str) -> tuple[ConfirmResult, SenderAddress | None]:
     serializer = _serializer(settings)
     try:
         data = serializer.loads(token or "", max_age=CONFIRM_MAX_AGE)
     except SignatureExpired as exc:
         data = exc.payload if isinstance(exc.payload, dict) else None
-        entry = session.get(SenderAddress, data.get("id")) if data else None
+        entry = session.get(SenderAddress, data.get("id")) if data and isinstance(data.get("id"), int) else None
         if entry is not None and entry.verified_at is not None:
-            return ConfirmResult("used", entry.email)
-        return ConfirmResult("expired", entry.email if entry else None)
+            return ConfirmResult("used", entry.email), None
+        return ConfirmResult("expired", entry.email if entry else None), None
     except BadSignature:
-        return ConfirmResult("unknown")
+        return ConfirmResult("unknown"), None
     if not isinstance(data, dict) or not isinstance(data.get("id"), int):
-        return ConfirmResult("unknown")
+        return ConfirmResult("unknown"), None
     entry = session.get(SenderAddress, data["id"])
     if entry is None:
-        return ConfirmResult("unknown")
+        return ConfirmResult("unknown"), None
     if entry.verified_at is not None:
-        return ConfirmResult("used", entry.email)
+        return ConfirmResult("used", entry.email), None
     if entry.confirmation_nonce != data.get("n"):
-        return ConfirmResult("replaced", entry.email)
-    entry.verified_at = datetime.now(timezone.utc)
-    entry.confirmation_nonce = None  # single use
-    return ConfirmResult("verified", entry.email)
+        return ConfirmResult("replaced", entry.email), None
+    return ConfirmResult("pending", entry.email), entry

@@ -7,35 +7,25 @@ from sqlalchemy import select
 from .. import addresses
 from ..models import Deal, Lead, MailMessage, MailThread, Participant, Person, PersonEmail, Project, ThreadLink
 from .common import db_session
-from .crud import check_references
+from .crud import check_references, missing_reference, reference_error
 from .errors import ApiError
 
 MODELS = {"deal": Deal, "lead": Lead, "project": Project, "person": Person}
 
 
-def _item(item_type: str, item_id: int, field: str):
-    model = MODELS[item_type]
-    obj = db_session().scalar(select(model).where(model.company_id == g.company_id, model.id == item_id))
-    if obj is None:
-        raise ApiError(400, f"No {item_type} with id {item_id} in your company.",
-                       {field: [f"No {item_type} with id {item_id} in your company."]})
-    return obj
-
-
-def link_title(link: ThreadLink) -> str:
-    model = MODELS.get(link.item_type)
-    obj = db_session().get(model, link.item_id) if model else None
-    if obj is None:
-        return ""
-    return getattr(obj, "title", None) or getattr(obj, "name", "")
+def _require(item_type: str, item_id: int, field: str) -> None:
+    """A 400 naming ``field`` unless ``item_id`` is a ``item_type`` of the caller's company."""
+    problem = missing_reference(MODELS[item_type], item_type, item_id)
+    if problem:
+        raise reference_error({field: [problem]})
 
 
 def add_link(thread: MailThread, item_type: str, item_id: int, field: str = "item_id") -> ThreadLink:
-    item = _item(item_type, item_id, field)
+    _require(item_type, item_id, field)
     reason = f"linked by {g.user.name}"
     link = next((lk for lk in thread.links if lk.item_type == item_type and lk.item_id == item_id), None)
     if link is None:
-        link = ThreadLink(company_id=g.company_id, item_type=item_type, item_id=item.id,
+        link = ThreadLink(company_id=g.company_id, item_type=item_type, item_id=item_id,
                           origin="manual", reason=reason, created_by_id=g.user.id)
         thread.links.append(link)
     elif link.removed:
@@ -90,7 +80,7 @@ def create_item(thread: MailThread, data: dict):
     else:
         person_id = data.get("person_id")
         if person_id is not None:
-            _item("person", person_id, "person_id")
+            _require("person", person_id, "person_id")
         else:
             person_id = next((p.person_id for p in external if p.person_id), None)
         model = MODELS[item_type]

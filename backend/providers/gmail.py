@@ -181,26 +181,14 @@ class GmailClient:
                         limits.sleep(getattr(error, "retry_after", None) or backoff_delay(attempt))
                         continue
                     raise error from exc
-                retry, waits = [], []
-                for mid, error in errors.items():
-                    if isinstance(error, NotFound):
-                        log.info("Gmail message %s is gone", mid[:16])
-                    elif isinstance(error, AuthExpired) and not refreshed:
-                        retry.append(mid)
-                        waits.append(0.0)
-                    elif isinstance(error, (RateLimited, Transient)):
-                        retry.append(mid)
-                        waits.append(getattr(error, "retry_after", None) or backoff_delay(attempt))
-                    else:
-                        raise error
+                retry, wait = limits.batch_round(errors, attempt, attempts, f"Gmail batch {what}",
+                                                 retry_expired=not refreshed)
                 if not retry:
                     break
                 if any(isinstance(errors[m], AuthExpired) for m in retry):
                     self.tokens.refresh()
                     refreshed = True
-                if attempt + 1 == attempts:
-                    raise RateLimited(f"Gmail batch {what}: still throttled", max(waits))
                 pending = retry
-                if max(waits):
-                    limits.sleep(max(waits))
+                if wait:
+                    limits.sleep(wait)
         return out

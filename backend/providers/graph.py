@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode
 import requests
 
 from .limits import (GATE, AuthExpired, AuthFailed, NotFound, ProviderError, RateLimited, Transient,
-                     backoff_delay, retry_after_seconds, with_retries)
+                     retry_after_seconds, with_retries)
 from . import limits
 
 log = logging.getLogger(__name__)
@@ -149,33 +149,24 @@ class GraphClient:
         for start in range(0, len(message_ids), BATCH_SIZE):
             pending = list(message_ids[start:start + BATCH_SIZE])
             for attempt in range(attempts):
-                waits = []
                 requests_ = [{"id": str(i), "method": "GET",
                               "url": f"/me/messages/{quote(mid, safe='=-_')}/$value"}
                              for i, mid in enumerate(pending)]
                 answer = self._send("POST", self._url("/$batch"), "batch MIME download",
                                     json={"requests": requests_}).json()
-                retry = []
+                errors: dict[str, ProviderError] = {}
                 for resp in answer.get("responses", []):
                     mid = pending[int(resp["id"])]
                     status = int(resp.get("status", 500))
                     if status < 300:
                         out[mid] = _batch_body(resp.get("body"))
-                        continue
-                    error = classify(status, resp.get("headers"), resp.get("body"), "batch MIME download")
-                    if isinstance(error, NotFound):
-                        log.info("message %s is gone from the mailbox", mid[:16])
-                    elif isinstance(error, (RateLimited, Transient)):
-                        retry.append(mid)
-                        waits.append(getattr(error, "retry_after", None) or backoff_delay(attempt))
                     else:
-                        raise error
+                        errors[mid] = classify(status, resp.get("headers"), resp.get("body"), "batch MIME download")
+                retry, wait = limits.batch_round(errors, attempt, attempts, "Graph batch MIME download")
                 if not retry:
                     break
-                if attempt + 1 == attempts:
-                    raise RateLimited("Graph batch MIME download: still throttled", max(waits))
                 pending = retry
-                limits.sleep(max(waits))
+                limits.sleep(wait)
         return out
 
 

@@ -1,12 +1,15 @@
 """Provider limits: errors that say how to react, backoff with a cap, and per-mailbox concurrency."""
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+
+log = logging.getLogger(__name__)
 
 # Graph allows 4 concurrent requests per app per mailbox; Gmail's per-user
 # limits are similar in practice. Both are enforced per process here.
@@ -80,6 +83,31 @@ def backoff_delay(attempt: int, base: float = BACKOFF_BASE, cap: float = BACKOFF
     """Exponential backoff with "equal jitter": between half and all of base*2^attempt, capped."""
     full = min(cap, base * (2 ** attempt))
     return full / 2 + random.uniform(0, full / 2)
+
+
+def batch_round(errors: dict[str, ProviderError], attempt: int, attempts: int, what: str, *,
+                retry_expired: bool = False) -> tuple[list[str], float]:
+    """What to do with the parts of one batch round that failed: a part that is gone is logged and
+    dropped; throttled and transient parts (and, with ``retry_expired``, parts refused for an
+    expired token) are sent again, after the longest wait any of them asks for; any other error is
+    raised. Returns (ids to send again, seconds to wait first). On the last attempt, parts still
+    throttled raise RateLimited, which the sync turns into a later retry."""
+    retry, waits = [], []
+    for item_id, error in errors.items():
+        if isinstance(error, NotFound):
+            log.info("%s: message %s is gone from the mailbox", what, item_id[:16])
+        elif isinstance(error, AuthExpired) and retry_expired:
+            retry.append(item_id)
+            waits.append(0.0)
+        elif isinstance(error, (RateLimited, Transient)):
+            retry.append(item_id)
+            waits.append(getattr(error, "retry_after", None) or backoff_delay(attempt))
+        else:
+            raise error
+    wait = max(waits, default=0.0)
+    if retry and attempt + 1 >= attempts:
+        raise RateLimited(f"{what}: still throttled", wait)
+    return retry, wait
 
 
 def sleep(seconds: float) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from .. import addresses
 from ..accounts import AccountError, change_company_domain
-from ..alt_addresses import add_address, confirm, send_confirmation
+from ..alt_addresses import add_address, check, confirm, send_confirmation
 from ..api.common import db_session, services
 from ..api.errors import ApiError
 from ..api.settings import CONFIRM_MESSAGES, smart_bcc_settings
@@ -202,10 +202,23 @@ def company_domain_post():
 
 @bp.get("/settings/smart-bcc/confirm")
 def confirm_page():
-    """The link in the confirmation mail: works signed in or not, in any browser."""
-    token = request.args.get("token") or ""
-    result = confirm(db_session(), services().settings, token[:2000])
+    """The link in the confirmation mail: works signed in or not, in any browser. Opening it
+    changes nothing (mail scanners open links too); its button confirms."""
+    token = (request.args.get("token") or "")[:2000]
+    result = check(db_session(), services().settings, token)
+    if result.state == "pending":
+        return render_template("web/confirm_ask.html", email=result.email, token=token)
+    return _confirm_result(result)
+
+
+@bp.post("/settings/smart-bcc/confirm")
+def confirm_address():
+    result = confirm(db_session(), services().settings, (request.form.get("token") or "")[:2000])
     db_session().commit()
+    return _confirm_result(result)
+
+
+def _confirm_result(result):
     status, text = CONFIRM_MESSAGES[result.state]
     message = text.format(email=result.email or "the address")
     return render_template("web/confirm.html", state=result.state, title=CONFIRM_TITLES[result.state],

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import ALL, DEALS, MISSING_ID, ORGANIZATIONS, PERSONS, WITH_REFERENCES, assert_error
+from tests.api.conftest import ALL, API, DEALS, MISSING_ID, ORGANIZATIONS, PERSONS, WITH_REFERENCES, assert_error
 
 
 def _fields_match(sent: dict, got: dict) -> None:
@@ -199,6 +199,17 @@ def test_reference_to_a_missing_row_is_a_400_field_error(client, acme, res, ref)
     response = client.post(res.url, json={**res.body, ref: MISSING_ID}, headers=acme.auth)
     assert_error(response, 400, ref)
     assert client.get(res.url, headers=acme.auth).get_json()["data"] == []
+
+
+def test_missing_references_say_which_and_one_becomes_the_headline(client, acme):
+    one = client.post(f"{API}/deals", json={"title": "T", "person_id": MISSING_ID}, headers=acme.auth).get_json()
+    assert one["error"] == f"No person with id {MISSING_ID} in your company."
+    assert one["errors"] == {"person_id": [one["error"]]}
+    two = client.post(f"{API}/deals", json={"title": "T", "person_id": MISSING_ID, "organization_id": MISSING_ID},
+                      headers=acme.auth).get_json()
+    assert two["error"] == "The request refers to items that do not exist."
+    assert two["errors"] == {"person_id": [f"No person with id {MISSING_ID} in your company."],
+                             "organization_id": [f"No organization with id {MISSING_ID} in your company."]}
 
 
 @pytest.mark.parametrize("res,ref", WITH_REFERENCES, ids=lambda v: str(v))

@@ -5,17 +5,12 @@ from pathlib import Path
 
 import pytest
 
-
 from tests.live import live_port, live_server, settings  # noqa: F401  (fixtures used here)
-PASSWORD = "correct horse battery"
+from tests.web.conftest import PASSWORD, alice, bert, thread_of  # noqa: F401  (the page tests' accounts and mail)
+
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
-
-
-
-
-
 
 
 class Session:
@@ -73,16 +68,6 @@ def open_session(browser, live_server):
 
 
 @pytest.fixture
-def alice(make_account):
-    return make_account("acme.example", "alice@acme.example", admin=True, name="Alice Admin", password=PASSWORD)
-
-
-@pytest.fixture
-def bert(make_account, alice):
-    return make_account("acme.example", "bert@acme.example", admin=False, name="Bert Member", password=PASSWORD)
-
-
-@pytest.fixture
 def api(app):
     """api(account, method, url, json=None) -> the API's data (the bearer-token REST API)."""
     def call(account, method: str, url: str, json: dict | None = None):
@@ -90,25 +75,3 @@ def api(app):
         assert response.status_code < 300, response.get_json()
         return response.get_json()["data"]
     return call
-
-
-@pytest.fixture
-def thread_mail(app, send_mail):
-    """thread_mail(account, subject, to=..., rcpt=None, html=None) -> thread id; the mail goes over SMTP."""
-    from sqlalchemy import select
-
-    from backend.models import MailThread
-    from tests.web.conftest import mail
-
-    counter = {"n": 0}
-
-    def send(account, subject: str, to: str = "Bob Buyer <bob@customer.example>", rcpt: str | None = None,
-             **kwargs) -> int:
-        counter["n"] += 1
-        raw = mail(account.email, to, subject, f"b{counter['n']}@acme.example", **kwargs)
-        send_mail(raw, [rcpt or account.bcc_address], account.email)
-        with app.extensions["smartbcc"].db.session() as session:
-            return session.scalar(select(MailThread.id).where(MailThread.owner_id == account.user_id)
-                                  .order_by(MailThread.id.desc()).limit(1))
-
-    return send

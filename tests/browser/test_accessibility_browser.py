@@ -16,9 +16,9 @@ UNLABELLED = """() => Array.from(document.querySelectorAll('input, select, texta
   .map(el => el.outerHTML.slice(0, 120))"""
 
 
-def test_every_control_is_labelled(open_session, alice, api, thread_mail):
+def test_every_control_is_labelled(open_session, alice, api, thread_of):
     deal = api(alice, "post", "/api/v1/deals", {"title": "Labelled deal"})
-    thread_id = thread_mail(alice, "Label check")
+    thread_id = thread_of(alice, "Label check")
     s = open_session()
     s.page.goto("/")
     assert s.page.evaluate(UNLABELLED) == []

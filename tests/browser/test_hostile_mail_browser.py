@@ -62,9 +62,9 @@ def _assert_nothing_ran(s, hits):
     assert s.page.title() != "PWNED"
 
 
-def test_hostile_mail_runs_no_script_and_loads_nothing(open_session, alice, thread_mail, tracker):
+def test_hostile_mail_runs_no_script_and_loads_nothing(open_session, alice, thread_of, tracker):
     host, hits = tracker
-    thread_id = thread_mail(alice, "Special offer", html=_hostile_html(host))
+    thread_id = thread_of(alice, "Special offer", html=_hostile_html(host))
     s = open_session(alice.email)
     s.page.goto(f"/inbox/threads/{thread_id}")
     s.page.wait_for_load_state("networkidle")
@@ -80,7 +80,7 @@ def test_hostile_mail_runs_no_script_and_loads_nothing(open_session, alice, thre
     _assert_nothing_ran(s, hits)
 
 
-def test_frame_policy_stops_what_a_sanitizer_bug_would_let_through(open_session, alice, thread_mail, tracker,
+def test_frame_policy_stops_what_a_sanitizer_bug_would_let_through(open_session, alice, thread_of, tracker,
                                                                    monkeypatch):
     """Defence in depth: with the sanitizer switched off, the sandbox and the frame's CSP still hold."""
     from backend.web import inbox
@@ -88,7 +88,7 @@ def test_frame_policy_stops_what_a_sanitizer_bug_would_let_through(open_session,
 
     host, hits = tracker
     monkeypatch.setattr(inbox, "sanitize_mail_html", lambda html, **_kw: Sanitized(html or "", 0))
-    thread_id = thread_mail(alice, "Unsanitized offer", html=_hostile_html(host))
+    thread_id = thread_of(alice, "Unsanitized offer", html=_hostile_html(host))
     s = open_session(alice.email)
     s.page.goto(f"/inbox/threads/{thread_id}")
     s.page.wait_for_load_state("networkidle")

@@ -8,11 +8,11 @@ import pytest
 pytestmark = pytest.mark.browser
 
 
-def test_mail_to_a_deal_address_shows_in_the_deal_view(open_session, alice, api, thread_mail):
+def test_mail_to_a_deal_address_shows_in_the_deal_view(open_session, alice, api, thread_of):
     person = api(alice, "post", "/api/v1/persons", {"name": "Bob Buyer", "emails": [{"email": "bob@customer.example"}]})
     deal = api(alice, "post", "/api/v1/deals", {"title": "Bob's big order", "person_id": person["id"],
                                                "value": 12500, "currency": "EUR"})
-    thread_mail(alice, "Quote for 40 licences", rcpt=deal["bcc_address"],
+    thread_of(alice, "Quote for 40 licences", rcpt=deal["bcc_address"],
                 html="<p>Hi Bob,</p><p>here is the <b>quote</b> you asked for.</p>")
     s = open_session(alice.email)
     s.page.goto(f"/deals/{deal['id']}")
@@ -38,10 +38,10 @@ def test_mail_to_a_deal_address_shows_in_the_deal_view(open_session, alice, api,
     phone.shot("deal-phone")
 
 
-def test_link_an_unlinked_thread_to_a_deal_with_the_type_ahead(open_session, alice, api, thread_mail):
+def test_link_an_unlinked_thread_to_a_deal_with_the_type_ahead(open_session, alice, api, thread_of):
     deal = api(alice, "post", "/api/v1/deals", {"title": "Spring renewal"})
     api(alice, "post", "/api/v1/deals", {"title": "Autumn upsell"})
-    thread_id = thread_mail(alice, "About the renewal", to="Nora <nora@prospect.example>")
+    thread_id = thread_of(alice, "About the renewal", to="Nora <nora@prospect.example>")
     s = open_session(alice.email)
     s.page.goto(f"/inbox/threads/{thread_id}")
     assert "Deal" not in s.page.locator(".link-list").inner_text()
@@ -58,11 +58,11 @@ def test_link_an_unlinked_thread_to_a_deal_with_the_type_ahead(open_session, ali
     assert "About the renewal" in s.page.locator(".item-main").inner_text()
 
 
-def test_pick_a_deal_when_several_are_open(open_session, alice, api, thread_mail):
+def test_pick_a_deal_when_several_are_open(open_session, alice, api, thread_of):
     person = api(alice, "post", "/api/v1/persons", {"name": "Carla Client", "emails": [{"email": "carla@client.example"}]})
     api(alice, "post", "/api/v1/deals", {"title": "Carla: annual licence", "person_id": person["id"]})
     api(alice, "post", "/api/v1/deals", {"title": "Carla: consulting", "person_id": person["id"]})
-    thread_id = thread_mail(alice, "Two deals?", to="Carla Client <carla@client.example>")
+    thread_id = thread_of(alice, "Two deals?", to="Carla Client <carla@client.example>")
     s = open_session(alice.email)
     s.page.goto("/inbox")
     assert "Needs a deal" in s.page.locator(".thread-row").first.inner_text()
@@ -75,8 +75,8 @@ def test_pick_a_deal_when_several_are_open(open_session, alice, api, thread_mail
     assert s.page.locator(".needs-deal").count() == 0
 
 
-def test_create_a_lead_from_a_thread(open_session, alice, thread_mail):
-    thread_id = thread_mail(alice, "Interested in a demo", to="Dora Newcomer <dora@new.example>")
+def test_create_a_lead_from_a_thread(open_session, alice, thread_of):
+    thread_id = thread_of(alice, "Interested in a demo", to="Dora Newcomer <dora@new.example>")
     s = open_session(alice.email)
     s.page.goto(f"/inbox/threads/{thread_id}")
     s.page.get_by_label("New", exact=True).select_option("lead")
@@ -95,9 +95,9 @@ def test_create_a_lead_from_a_thread(open_session, alice, thread_mail):
     phone.shot("lead-phone")
 
 
-def test_share_then_unshare_as_seen_by_a_colleague(open_session, alice, bert, thread_mail):
-    shared_id = thread_mail(alice, "Team pricing talk")
-    thread_mail(alice, "Alice private note")
+def test_share_then_unshare_as_seen_by_a_colleague(open_session, alice, bert, thread_of):
+    shared_id = thread_of(alice, "Team pricing talk")
+    thread_of(alice, "Alice private note")
     owner = open_session(alice.email)
     colleague = open_session(bert.email)
     colleague.page.goto("/inbox")
@@ -122,9 +122,9 @@ def test_share_then_unshare_as_seen_by_a_colleague(open_session, alice, bert, th
     colleague.shot("not-found-desktop")
 
 
-def test_person_view_lists_their_threads(open_session, alice, api, thread_mail):
+def test_person_view_lists_their_threads(open_session, alice, api, thread_of):
     person = api(alice, "post", "/api/v1/persons", {"name": "Bob Buyer", "emails": [{"email": "bob@customer.example"}]})
-    thread_mail(alice, "Hello Bob")
+    thread_of(alice, "Hello Bob")
     s = open_session(alice.email)
     s.page.goto("/persons")
     s.page.get_by_role("link", name="Bob Buyer").click()

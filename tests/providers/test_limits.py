@@ -107,3 +107,38 @@ def test_the_guard_blocks_microsoft_and_google_hosts(no_real_providers):
         requests.get("https://graph.microsoft.com/v1.0/me", timeout=5)
     assert len(no_real_providers) == 6
     no_real_providers.clear()  # blocked on purpose here; any other test doing this fails
+
+
+# ---- one round of a batch: which failed parts are sent again
+
+def test_batch_round_drops_gone_parts_and_retries_throttled_ones_after_the_longest_wait():
+    from backend.providers.limits import NotFound
+
+    errors = {"gone": NotFound("404"), "slow": RateLimited("429", 7.0), "flaky": Transient("503"),
+              "slower": RateLimited("429", 11.0)}
+    retry, wait = limits.batch_round(errors, attempt=0, attempts=5, what="batch")
+    assert retry == ["slow", "flaky", "slower"] and wait == 11.0
+
+
+def test_batch_round_waits_with_backoff_when_no_part_says_how_long():
+    retry, wait = limits.batch_round({"a": Transient("503")}, attempt=3, attempts=5, what="batch")
+    assert retry == ["a"] and 4.0 <= wait <= 8.0
+
+
+def test_batch_round_retries_expired_token_parts_only_when_asked():
+    from backend.providers.limits import AuthExpired
+
+    assert limits.batch_round({"a": AuthExpired("401")}, 0, 5, "batch", retry_expired=True) == (["a"], 0.0)
+    with pytest.raises(AuthExpired):
+        limits.batch_round({"a": AuthExpired("401")}, 0, 5, "batch")
+
+
+def test_batch_round_raises_what_it_cannot_retry_and_gives_up_on_the_last_attempt():
+    from backend.providers.limits import AuthFailed
+
+    with pytest.raises(AuthFailed):
+        limits.batch_round({"a": RateLimited("429", 1.0), "b": AuthFailed("403")}, 0, 5, "batch")
+    with pytest.raises(RateLimited) as caught:
+        limits.batch_round({"a": RateLimited("429", 3.0)}, attempt=4, attempts=5, what="Graph batch")
+    assert caught.value.retry_after == 3.0 and "still throttled" in str(caught.value)
+    assert limits.batch_round({}, attempt=4, attempts=5, what="batch") == ([], 0.0)

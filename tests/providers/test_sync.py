@@ -15,6 +15,7 @@ from backend.providers.tasks import tick
 
 from .conftest import sent_mail, smtp_copy
 from .fake_microsoft import graph_error
+from .fake_google import gmail_error
 
 
 def _conn(services, conn_id) -> MailboxConnection:
@@ -185,3 +186,15 @@ def test_sync_command_runs_a_round_now(services, settings, rep, outlook, ms, mon
     assert result.exit_code == 0, result.output
     assert json.loads(result.output[result.output.index("{"):])[str(outlook)]["sent_logged"] == 1
     assert stored_ids(services) == {"cli@acme.example"}
+
+
+def test_gmail_batch_parts_throttled_are_sent_again(services, rep, gmail, google, waits):
+    google.add(sent_mail(rep.email, [rep.bcc_address], "gt1@acme.example"))
+    google.add(sent_mail(rep.email, [rep.bcc_address], "gt2@acme.example"))
+    # The first part of the first batch (metadata) is throttled; the rest go through.
+    google.inject(r"/users/me/messages/[0-9a-f]+$", gmail_error(429, "rateLimitExceeded", "Rate Limit Exceeded",
+                                                               **{"Retry-After": "5"}))
+    assert sync_connection(services, gmail)["sent_logged"] == 2
+    metadata = [g for g in google.seen(r"/users/me/messages/[0-9a-f]+$") if g.q("format") == "metadata"]
+    assert len(metadata) == 3  # two, then the throttled one again
+    assert waits == [5.0]

@@ -22,6 +22,17 @@ def _path(link: str) -> str:
     return link[link.index("/settings/"):]
 
 
+def _open_and_confirm(client, link: str):
+    """Opens the link (a page with a button: nothing changes yet), then presses the button."""
+    page = client.get(_path(link))
+    if page.status_code != 200 or 'action="/settings/smart-bcc/confirm"' not in page.get_data(as_text=True):
+        return page
+    html = page.get_data(as_text=True)
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return client.post("/settings/smart-bcc/confirm", data={"token": token, "csrf_token": csrf})
+
+
 def test_settings_page_shows_address_and_how_to_use_it(web, alice):
     html = web.get("/settings/smart-bcc").get_data(as_text=True)
     assert f'<code id="company-address" class="address">{alice.bcc_address}</code>' in html
@@ -42,8 +53,11 @@ def test_add_alternative_confirm_by_link_then_used(web, client, alice, services)
     assert "We sent a confirmation mail to alice@home.example" in html
     assert "Pending" in html
     [link] = _outbox_links(services)
-    # The link works signed out, in any browser.
-    page = client.get(_path(link))
+    # The link works signed out, in any browser. Opening it only asks.
+    asked = client.get(_path(link))
+    assert asked.status_code == 200 and "Confirm alice@home.example" in asked.get_data(as_text=True)
+    assert "Pending" in web.get("/settings/smart-bcc").get_data(as_text=True)
+    page = _open_and_confirm(client, link)
     assert page.status_code == 200
     assert "alice@home.example is confirmed" in page.get_data(as_text=True)
     assert "Verified" in web.get("/settings/smart-bcc").get_data(as_text=True)
@@ -63,7 +77,7 @@ def test_resend_replaces_the_older_link(web, client, services):
     old = client.get(_path(first))
     assert old.status_code == 410
     assert "use the link in the newest mail" in old.get_data(as_text=True)
-    assert client.get(_path(second)).status_code == 200
+    assert _open_and_confirm(client, second).status_code == 200
 
 
 def test_unknown_and_expired_links_say_what_to_do(client, web, services, monkeypatch):
@@ -82,6 +96,26 @@ def test_unknown_and_expired_links_say_what_to_do(client, web, services, monkeyp
     html = expired.get_data(as_text=True)
     assert expired.status_code == 410
     assert "expired" in html and "resend" in html.lower()
+
+
+def test_opening_the_link_changes_nothing_until_the_button(web, client, services):
+    """Mail scanners open every link in a mail: only the page's button confirms."""
+    from backend.models import SenderAddress
+
+    web.post("/settings/smart-bcc/addresses", data={"email": "scan@home.example", "csrf_token": web.csrf})
+    [link] = _outbox_links(services)
+    for _ in range(3):
+        assert client.get(_path(link)).status_code == 200
+    with services.db.session() as session:
+        entry = session.query(SenderAddress).filter_by(email="scan@home.example").one()
+        assert entry.verified_at is None and entry.confirmation_nonce
+    # The button's POST needs the page's CSRF token, like every form.
+    token = link.split("token=", 1)[1]
+    forged = client.post("/settings/smart-bcc/confirm", data={"token": token})
+    assert forged.status_code == 400
+    assert _open_and_confirm(client, link).status_code == 200
+    with services.db.session() as session:
+        assert session.query(SenderAddress).filter_by(email="scan@home.example").one().verified_at is not None
 
 
 def test_bad_address_is_shown_in_plain_words(web, alice):
