@@ -36,7 +36,7 @@ class Context:
     services: "Services"
     session: Session
     record: InboundRecord
-    raw: bytes
+    raw: bytes | None  # None: read from the blob store (record.raw_sha256) when parsed
     parsed: ParsedMessage | None = None
     routes: list[dict] = field(default_factory=list)
     user: User | None = None

@@ -92,14 +92,42 @@ def _parsed_header(name: str, value: str):
     return _POLICY.header_factory(name, value)
 
 
-def parse_message(raw: bytes, *, max_depth: int = 5, max_parts: int = 500,
-                  max_header_count: int = 2000) -> ParsedMessage:
+FEED_CHUNK = 64 * 1024
+
+
+def parse_message(raw: bytes, **limits) -> ParsedMessage:
     """Parse one raw message. Never raises; problems are listed in ``defects``."""
-    data = b""
     try:
         data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else bytes(raw)
+    except Exception as exc:  # noqa: BLE001 - not bytes at all
+        return ParsedMessage(defects=[f"message unreadable ({type(exc).__name__})"],
+                             content_hash=hashlib.sha256(b"").hexdigest())
+
+    def slices():
+        view = memoryview(data)
+        for start in range(0, len(data), FEED_CHUNK):
+            yield bytes(view[start:start + FEED_CHUNK])
+    return parse_chunks(slices, **limits)
+
+
+def parse_file(path) -> ParsedMessage:
+    """``parse_message(path.read_bytes())`` without the message in memory as well: the parser
+    reads the file in slices, so a 20 MB message costs only what the parser itself builds."""
+    # Opened here, outside the parser's guard: a missing file is an error, not an unreadable mail.
+    with open(path, "rb") as fh:
+        def reads():
+            fh.seek(0)
+            while chunk := fh.read(FEED_CHUNK):
+                yield chunk
+        return parse_chunks(reads)
+
+
+def parse_chunks(chunks, *, max_depth: int = 5, max_parts: int = 500,
+                 max_header_count: int = 2000) -> ParsedMessage:
+    """Parse the message ``chunks()`` yields (a new iteration each call, from the start)."""
+    try:
         defects: list[str] = []
-        msg = _parse_bytes(data, defects)
+        msg = _parse_source(chunks, defects)
         budget = _Budget(max_parts)
         limits = (max(max_depth, 0), max(max_header_count, 0))
         result = _from_message(msg, 0, limits, budget)
@@ -109,44 +137,55 @@ def parse_message(raw: bytes, *, max_depth: int = 5, max_parts: int = 500,
         result.defects = list(dict.fromkeys(defects + budget.notes + result.defects))[:MAX_DEFECTS + 1]
         return result
     except Exception as exc:  # noqa: BLE001 - last resort, every stage guards itself too
+        digest = hashlib.sha256()
+        try:
+            for chunk in chunks():
+                digest.update(chunk)
+        except Exception:  # noqa: BLE001 - the hash of what could be read
+            pass
         return ParsedMessage(defects=[f"message unreadable ({type(exc).__name__})"],
-                             content_hash=hashlib.sha256(data).hexdigest())
+                             content_hash=digest.hexdigest())
 
 
-FEED_CHUNK = 64 * 1024
-
-
-def _feed(data: bytes, chosen) -> Message:
+def _feed(chunks, chosen) -> Message:
     """``BytesParser(policy=chosen).parsebytes(data)``, fed in slices: parsebytes first decodes the
     whole message into one string and wraps it in a StringIO (four bytes per character), some
     six times the message at once; slices keep the parser's own line buffers as the only copy."""
     parser = BytesFeedParser(policy=chosen)
-    view = memoryview(data)
-    for start in range(0, len(data), FEED_CHUNK):
-        parser.feed(bytes(view[start:start + FEED_CHUNK]))
+    for chunk in chunks():
+        parser.feed(chunk)
     return parser.close()
 
 
-def _parse_bytes(data: bytes, defects: list[str]) -> Message:
+def _count_boundary_lines(chunks) -> int:
+    """``data.count(b"\\n--")`` over the slices (a match may straddle two of them)."""
+    count, tail = 0, b""
+    for chunk in chunks():
+        count += (tail + chunk[:2]).count(b"\n--") + chunk.count(b"\n--")
+        tail = (tail + chunk)[-2:]
+    return count
+
+
+def _parse_source(chunks, defects: list[str]) -> Message:
     # Even bounded, the header registry costs ~10x the rest per part; an absurd part count
     # is an attack or a broken generator, and raw-text reading finds the same structure.
     chosen = _POLICY
-    if data.count(b"\n--") > _LEGACY_PARSE_BOUNDARIES:
+    if _count_boundary_lines(chunks) > _LEGACY_PARSE_BOUNDARIES:
         defects.append(f"more than {_LEGACY_PARSE_BOUNDARIES} boundary lines; parsed in legacy mode")
         chosen = _RAW_POLICY
     try:
-        return _feed(data, chosen)
+        return _feed(chunks, chosen)
     except Exception as exc:  # noqa: BLE001 - e.g. RecursionError on absurd nesting
         problem = type(exc).__name__
     if chosen is _POLICY and problem != "RecursionError":
         try:  # the header registry is the only difference between the two policies
-            msg = _feed(data, _RAW_POLICY)
+            msg = _feed(chunks, _RAW_POLICY)
             defects.append(f"structured headers unreadable ({problem}); parsed in legacy mode")
             return msg
         except Exception as exc:  # noqa: BLE001
             problem = type(exc).__name__
     defects.append(f"MIME structure unreadable ({problem}); body kept as plain text")
-    return BytesParser(policy=_RAW_POLICY).parsebytes(data, headersonly=True)
+    return BytesParser(policy=_RAW_POLICY).parsebytes(b"".join(chunks()), headersonly=True)
 
 
 def _defect(pm: ParsedMessage, text: str) -> None:
@@ -385,8 +424,8 @@ def _enclosed(pm: ParsedMessage, part: Message, depth: int, limits: tuple[int, i
             if cte == "base64" and not sub.keys() and isinstance(sub.get_payload(), str):
                 # Forbidden by RFC 2046 but sent anyway; the stdlib took the base64 as a body.
                 inner: list[str] = []
-                sub = _parse_bytes(base64.b64decode(
-                    sub.get_payload().encode("ascii", "ignore") + b"=="), inner)
+                enclosed = base64.b64decode(sub.get_payload().encode("ascii", "ignore") + b"==")
+                sub = _parse_source(lambda: iter((enclosed,)), inner)
                 for text in inner:
                     _defect(pm, text)
             pm.attached_messages.append(_from_message(sub, depth + 1, limits, budget))

@@ -5,7 +5,7 @@ from dataclasses import fields, is_dataclass, replace
 from datetime import datetime
 
 from .context import Context
-from .mime import parse_message
+from .mime import parse_file, parse_message
 
 
 def scrub(value):
@@ -28,7 +28,10 @@ class Parse:
     name = "parse"
 
     def run(self, ctx: Context) -> None:
-        ctx.parsed = scrub(parse_message(ctx.raw))
+        # Read from the stored file when the runner did not load the bytes: a big message is
+        # then never in memory whole, besides what the parser builds.
+        ctx.parsed = scrub(parse_message(ctx.raw) if ctx.raw is not None
+                           else parse_file(ctx.services.blobs.path(ctx.record.raw_sha256)))
         p = ctx.parsed
         reason = f"subject {p.subject[:80]!r}, {len(p.attachments)} attachment(s)"
         if p.defects:

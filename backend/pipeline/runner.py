@@ -60,8 +60,10 @@ def _process_once(services, record_id: int) -> str:
             return "missing"
         if record.status in DONE:
             return record.status
-        raw = services.blobs.get(record.raw_sha256)
-        ctx = Context(services=services, session=session, record=record, raw=raw)
+        if not services.blobs.exists(record.raw_sha256):
+            raise FileNotFoundError(f"the raw message {record.raw_sha256[:12]} is missing from the blob store")
+        # raw=None: the parse stage reads the stored file itself, in slices.
+        ctx = Context(services=services, session=session, record=record, raw=None)
         status = "processed"
         for stage in STAGES:
             try:

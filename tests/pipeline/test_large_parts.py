@@ -85,3 +85,44 @@ def test_feeding_in_slices_splits_nothing_that_matters(monkeypatch):
     monkeypatch.setattr(mime, "FEED_CHUNK", 7)  # slices cutting CRLFs, boundaries and headers apart
     sliced = parse_message(raw)
     assert sliced == whole
+
+
+def test_reading_the_stored_file_gives_what_parsing_the_bytes_gives(tmp_path):
+    from backend.pipeline.mime import parse_file
+
+    files = corpus_files()
+    assert len(files) > 50
+    for path in files:
+        assert parse_file(path) == parse_message(path.read_bytes()), path
+
+
+def test_boundary_lines_are_counted_across_slices():
+    from backend.pipeline.mime import _count_boundary_lines
+
+    data = b"a\n--b\n--\n\n--x--\n-\n--"
+    for size in range(1, len(data) + 1):
+        chunks = [data[i:i + size] for i in range(0, len(data), size)]
+        assert _count_boundary_lines(lambda: iter(chunks)) == data.count(b"\n--"), size
+
+
+def test_a_raw_file_gone_from_the_store_fails_the_record_and_stores_nothing(services, acme, monkeypatch):
+    from sqlalchemy import func, select
+
+    from backend.intake.accept import accept_message
+    from backend.models import InboundRecord, MailMessage
+    from backend.pipeline.runner import process_inbound
+
+    monkeypatch.setattr(services.jobs, "enqueue", lambda *args: None)
+    raw = _big_message(10_000).replace(b"From: rep@acme.example", f"From: {acme.email}".encode())
+    [record_id] = accept_message(services, raw, source="smtp", envelope_from=acme.email,
+                                 recipients=[acme.bcc_address])
+    with services.db.session() as session:
+        path = services.blobs.path(session.get(InboundRecord, record_id).raw_sha256)
+    path.rename(path.with_suffix(".away"))
+    assert process_inbound(services, record_id) == "failed"
+    with services.db.session() as session:
+        record = session.get(InboundRecord, record_id)
+        assert "missing from the blob store" in record.error
+        assert session.scalar(select(func.count()).select_from(MailMessage)) == 0
+    path.with_suffix(".away").rename(path)  # back: a retry completes it
+    assert process_inbound(services, record_id) == "processed"
