@@ -352,7 +352,7 @@ def api_thread_total(services, token: str) -> int:
         _APP.config["TESTING"] = True
     app = _APP
     app.extensions["smartbcc"] = services
-    resp = app.test_client().get("/api/v1/mailbox/mailThreads?limit=1",
+    resp = app.test_client().get("/api/v1/mailbox/mailThreads?limit=1&include_total=1",
                                  headers={"Authorization": f"Bearer {token}"})
     if resp.status_code != 200:
         raise RuntimeError(f"mailThreads answered {resp.status_code}: {resp.get_data(as_text=True)[:200]}")
