@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask import g
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 
 from .. import addresses
 from ..models import Deal, Lead, MailMessage, MailThread, Participant, Person, PersonEmail, Project, ThreadLink
-from .common import db_session
+from .common import db_session, in_ids
 from .crud import check_references, missing_reference, reference_error
 from .errors import ApiError
 
@@ -18,6 +18,24 @@ def _require(item_type: str, item_id: int, field: str) -> None:
     problem = missing_reference(MODELS[item_type], item_type, item_id)
     if problem:
         raise reference_error({field: [problem]})
+
+
+def link_titles(links: list) -> dict[tuple[str, int], str]:
+    """Titles (persons: names) of the linked items, in one query over the item types present."""
+    wanted: dict[str, set[int]] = {}
+    for link in links:
+        if link.item_type in MODELS:
+            wanted.setdefault(link.item_type, set()).add(link.item_id)
+    if not wanted:
+        return {}
+    parts = []
+    for item_type, ids in wanted.items():
+        model = MODELS[item_type]
+        label = model.name if item_type == "person" else model.title
+        parts.append(select(literal(item_type).label("item_type"), model.id.label("id"), label.label("title"))
+                     .where(model.company_id == g.company_id, in_ids(model.id, sorted(ids))))
+    query = parts[0] if len(parts) == 1 else union_all(*parts)
+    return {(row.item_type, row.id): row.title or "" for row in db_session().execute(query)}
 
 
 def add_link(thread: MailThread, item_type: str, item_id: int, field: str = "item_id") -> ThreadLink:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 from flask import Blueprint, g, request
-from sqlalchemy import Select, func, literal, select, tuple_, union_all
+from sqlalchemy import Select, select
 
 from .. import models as m
 from ..models import Attachment, InboundRecord, MailMessage, MailThread, Participant, ThreadLink
@@ -11,12 +11,12 @@ from .auth import login_required
 from .common import db_session, get_or_404, in_ids, json_body, ok, paginated, paging, scoped
 from .errors import ApiError
 from .fastdump import dumper
-from .linking import MODELS, add_link, create_item, live_link_or_404, remove_link
+from .linking import add_link, create_item, link_titles, live_link_or_404, remove_link
 from .mail_schemas import (AttachmentSchema, CreateItemSchema, LinkSchema, MessageSchema, ParticipantSchema,
                            ThreadPatchSchema, ThreadSchema)
 from .openapi import FLAG, document
-from .visibility import (attachment_response, clean_term, inbox_threads, message_matches, message_or_404,
-                         messages_linked_to, remove_message, thread_or_404, visibility_parts)
+from .visibility import (attachment_response, inbox_page, message_or_404, messages_linked_to, remove_message,
+                         thread_or_404)
 
 bp = Blueprint("mailbox", __name__)
 thread_schema, message_schema, link_schema = ThreadSchema(), MessageSchema(), LinkSchema()
@@ -90,34 +90,17 @@ def _rows_by(parent_ids: list[int], columns: tuple, key, *where) -> dict[int, li
     return found
 
 
-def _link_titles(links: list) -> dict[tuple[str, int], str]:
-    """Titles (persons: names) of the linked items, in one query over the item types present."""
-    wanted: dict[str, set[int]] = {}
-    for link in links:
-        if link.item_type in MODELS:
-            wanted.setdefault(link.item_type, set()).add(link.item_id)
-    if not wanted:
-        return {}
-    parts = []
-    for item_type, ids in wanted.items():
-        model = MODELS[item_type]
-        label = model.name if item_type == "person" else model.title
-        parts.append(select(literal(item_type).label("item_type"), model.id.label("id"), label.label("title"))
-                     .where(model.company_id == g.company_id, in_ids(model.id, sorted(ids))))
-    query = parts[0] if len(parts) == 1 else union_all(*parts)
-    return {(row.item_type, row.id): row.title or "" for row in db_session().execute(query)}
-
-
-def _last_senders(thread_ids: list[int]) -> dict[int, tuple[str, str]]:
-    """Sender of each thread's newest live message, in one query (one index probe per thread)."""
+def last_messages(thread_ids: list[int]) -> dict[int, tuple[int, str, str]]:
+    """Each thread's newest live message as (id, sender email, sender name), in one query (one
+    index probe per thread)."""
     newest = (select(MailMessage.id)
               .where(MailMessage.thread_id == MailThread.id, MailMessage.deleted_at.is_(None))
               .order_by(MailMessage.sent_at.desc(), MailMessage.id.desc()).limit(1)
               .correlate(MailThread).scalar_subquery())
     rows = db_session().execute(
-        select(MailMessage.thread_id, MailMessage.sender_email, MailMessage.sender_name)
+        select(MailMessage.thread_id, MailMessage.id, MailMessage.sender_email, MailMessage.sender_name)
         .where(MailMessage.id.in_(select(newest).where(in_ids(MailThread.id, thread_ids)))))
-    return {thread_id: (email, name) for thread_id, email, name in rows}
+    return {thread_id: (message_id, email, name) for thread_id, message_id, email, name in rows}
 
 
 def dump_threads(threads: list) -> list[dict]:
@@ -127,15 +110,15 @@ def dump_threads(threads: list) -> list[dict]:
         return []
     ids = [t.id for t in threads]
     live = _rows_by(ids, LINK_COLUMNS, ThreadLink.thread_id, ThreadLink.removed.is_(False))
-    titles = _link_titles([lk for links in live.values() for lk in links])
-    senders = _last_senders(ids)
+    titles = link_titles([lk for links in live.values() for lk in links])
+    last = last_messages(ids)
     out = []
     for thread in threads:
         data = dump_thread_row(thread)
         data["links"] = [dict(dump_link_row(lk), title=titles.get((lk.item_type, lk.item_id), ""))
                          for lk in live[thread.id]]
-        last = senders.get(thread.id)
-        data["last_sender"] = {"email": last[0], "name": last[1]} if last else None
+        newest = last.get(thread.id)
+        data["last_sender"] = {"email": newest[1], "name": newest[2]} if newest else None
         out.append(data)
     return out
 
@@ -197,84 +180,21 @@ class _DumpAll:
         return self.fn(list(rows))
 
 
-# A search first looks through this many of the newest inbox threads, testing each one's
-# messages, newest first, and stops at a full page. A common word fills the page within a few
-# hundred threads; matching every message in the company would take seconds (a word in a third of
-# a million messages: 2.6 s, bench/mailbox.py). A rarer term does not fill it, and is then searched
-# matches-first (few matches: fast), which costs one bounded walk more.
-RECENT_WINDOW = 2000
-
-
-def _recent_matches(inbox: Select, term: str, start: int, limit: int) -> list[int] | None:
-    """Up to limit + 1 ids of the page of a search, when the newest RECENT_WINDOW threads hold
-    that many matches (or are the whole inbox); None when the caller must search everything."""
-    session = db_session()
-    edge = session.execute(inbox.with_only_columns(MailThread.last_message_at, MailThread.id)
-                           .offset(RECENT_WINDOW - 1).limit(1)).first()
-    has_match = (select(MailMessage.id).where(MailMessage.thread_id == MailThread.id, message_matches(term),
-                                              MailMessage.deleted_at.is_(None)).exists())
-    query = inbox.where(has_match)
-    if edge is not None:  # the inbox is longer than the window: stop at its last thread
-        query = query.where(tuple_(MailThread.last_message_at, MailThread.id) >= tuple_(*edge))
-    ids = list(session.scalars(query.with_only_columns(MailThread.id).offset(start).limit(limit + 1)))
-    return ids if edge is None or len(ids) > limit else None
-
-
 @bp.get("/mailbox/mailThreads")
 @login_required
 def list_threads():
-    term = request.args.get("q") or ""
-    include_auto = request.args.get("include_auto") in ("1", "true")
-    needs_deal_choice = request.args.get("needs_deal_choice") in ("1", "true")
-
-    def inbox(part=None, term=term):
-        query = inbox_threads(term, include_auto, part=part)
-        if needs_deal_choice:
-            query = query.where(MailThread.needs_deal_choice.is_(True))
-        return query
-
-    def count(query):
-        return select(func.count()).select_from(query.order_by(None).subquery()).scalar_subquery()
-
-    query = inbox()
-    # Like ``paginated(query, ...)``, but the page is picked by id first: that walk is
-    # index-only (ix_mail_threads_inbox), so a deep page does not read the rows it skips.
-    # The exact total is counted only when asked for: it reads every visible thread's index
-    # entry (about 9 ms per 100,000 on PostgreSQL), which a page of 100 does not need.
     start, limit = paging()
-    session = db_session()
-    searching = bool(term.strip())
-    with_total = request.args.get("include_total") in ("1", "true")
-    total = None
-    if searching and with_total:
-        # The search runs once: the total rides along the page (counted before OFFSET/LIMIT).
-        rows = session.execute(query.with_only_columns(MailThread.id, func.count().over())
-                               .offset(start).limit(limit + 1)).all()
-        ids = [row[0] for row in rows]
-        if rows or start == 0:
-            total = rows[0][1] if rows else 0
-    else:
-        ids = _recent_matches(inbox(term=""), clean_term(term), start, limit) if searching else None
-        if ids is None:
-            ids = list(session.scalars(query.with_only_columns(MailThread.id).offset(start).limit(limit + 1)))
-    more = len(ids) > limit
-    ids = ids[:limit]
-    by_id = {t.id: t for t in session.execute(select(*THREAD_COLUMNS).where(in_ids(MailThread.id, ids)))} \
-        if ids else {}
-    threads = [by_id[i] for i in ids if i in by_id]
-    pagination = {"start": start, "limit": limit, "more_items_in_collection": more}
-    if more:
+    page = inbox_page(request.args.get("q") or "", request.args.get("include_auto") in ("1", "true"), start, limit,
+                      needs_deal_choice=request.args.get("needs_deal_choice") in ("1", "true"),
+                      with_total=request.args.get("include_total") in ("1", "true"))
+    by_id = {t.id: t for t in db_session().execute(select(*THREAD_COLUMNS).where(in_ids(MailThread.id, page.ids)))} \
+        if page.ids else {}
+    threads = [by_id[i] for i in page.ids if i in by_id]
+    pagination = {"start": start, "limit": limit, "more_items_in_collection": page.more}
+    if page.more:
         pagination["next_start"] = start + limit
-    if with_total and total is None:
-        if not more and (ids or start == 0):  # the last page: nothing to count
-            total = start + len(ids)
-        elif searching:  # a page past the end
-            total = session.scalar(select(count(query)))
-        else:  # two index ranges rather than the OR tested on every thread of the company
-            own, shared = (count(inbox(part)) for part in visibility_parts())
-            total = session.scalar(select(own + shared))
-    if with_total:
-        pagination["total"] = total
+    if page.total is not None:
+        pagination["total"] = page.total
     return ok(dump_threads(threads), additional={"pagination": pagination})
 
 

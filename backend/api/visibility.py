@@ -1,10 +1,11 @@
 """Which threads and messages a user may see: their own, and the company's shared ones."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from flask import g
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, tuple_
 
 from ..models import MailMessage, MailThread, ThreadLink
 from .common import db_session
@@ -94,12 +95,88 @@ def inbox_threads(term: str = "", include_auto: bool = False, *, part: ColumnEle
     if term:
         # The matches are found first (MATERIALIZED): left to itself the planner may instead walk
         # the whole inbox newest first, testing each thread's messages, hoping for an early page
-        # (the API does that itself, within bounds, for terms that are common: api/mailbox.py).
+        # (inbox_page does that itself, within bounds, for terms that are common).
         matching = select(MailMessage.thread_id).where(
             MailMessage.company_id == g.company_id, MailMessage.deleted_at.is_(None), message_matches(term)
         ).cte("search_matches").prefix_with("MATERIALIZED", dialect="postgresql")
         query = query.where(MailThread.id.in_(select(matching.c.thread_id)))
     return query.order_by(MailThread.last_message_at.desc(), MailThread.id.desc())
+
+
+@dataclass
+class InboxPage:
+    ids: list[int]  # the page's thread ids, in inbox order
+    more: bool  # threads follow this page
+    total: int | None  # all matching threads, when asked for
+
+
+def inbox_page(term: str, include_auto: bool, start: int, limit: int, *, needs_deal_choice: bool = False,
+               with_total: bool = False) -> InboxPage:
+    """One page of the inbox (or of a search in it), for the API and the pages.
+
+    The page is picked by id first: that walk is index-only (ix_mail_threads_inbox), so a deep
+    page does not read the rows it skips. The exact total is counted only when asked for: it
+    reads every visible thread's index entry (about 9 ms per 100,000 on PostgreSQL)."""
+    def inbox(part=None, term=term):
+        query = inbox_threads(term, include_auto, part=part)
+        if needs_deal_choice:
+            query = query.where(MailThread.needs_deal_choice.is_(True))
+        return query
+
+    def count(query):
+        return select(func.count()).select_from(query.order_by(None).subquery()).scalar_subquery()
+
+    query = inbox()
+    session = db_session()
+    searching = bool(clean_term(term))
+    total = None
+    if searching and with_total:
+        # The search runs once: the total rides along the page (counted before OFFSET/LIMIT).
+        rows = session.execute(query.with_only_columns(MailThread.id, func.count().over())
+                               .offset(start).limit(limit + 1)).all()
+        ids = [row[0] for row in rows]
+        if rows or start == 0:
+            total = rows[0][1] if rows else 0
+    else:
+        ids = _recent_matches(inbox(term=""), clean_term(term), start, limit) if searching else None
+        if ids is None:
+            ids = list(session.scalars(query.with_only_columns(MailThread.id).offset(start).limit(limit + 1)))
+    more = len(ids) > limit
+    ids = ids[:limit]
+    if with_total and total is None:
+        if not more and (ids or start == 0):  # the last page: nothing to count
+            total = start + len(ids)
+        elif searching:  # a page past the end
+            total = session.scalar(select(count(query)))
+        else:  # two index ranges rather than the OR tested on every thread of the company
+            own, shared = (count(inbox(part)) for part in visibility_parts())
+            total = session.scalar(select(own + shared))
+    return InboxPage(ids, more, total)
+
+
+
+
+# A search first looks through this many of the newest inbox threads, testing each one's
+# messages, newest first, and stops at a full page. A common word fills the page within a few
+# hundred threads; matching every message in the company would take seconds (a word in a third of
+# a million messages: 2.6 s, bench/mailbox.py). A rarer term does not fill it, and is then searched
+# matches-first (few matches: fast), which costs one bounded walk more.
+RECENT_WINDOW = 2000
+
+
+def _recent_matches(inbox: Select, term: str, start: int, limit: int) -> list[int] | None:
+    """Up to limit + 1 ids of the page of a search, when the newest RECENT_WINDOW threads hold
+    that many matches (or are the whole inbox); None when the caller must search everything."""
+    session = db_session()
+    edge = session.execute(inbox.with_only_columns(MailThread.last_message_at, MailThread.id)
+                           .offset(RECENT_WINDOW - 1).limit(1)).first()
+    has_match = (select(MailMessage.id).where(MailMessage.thread_id == MailThread.id, message_matches(term),
+                                              MailMessage.deleted_at.is_(None)).exists())
+    query = inbox.where(has_match)
+    if edge is not None:  # the inbox is longer than the window: stop at its last thread
+        query = query.where(tuple_(MailThread.last_message_at, MailThread.id) >= tuple_(*edge))
+    ids = list(session.scalars(query.with_only_columns(MailThread.id).offset(start).limit(limit + 1)))
+    return ids if edge is None or len(ids) > limit else None
 
 
 def remove_message(message: MailMessage) -> None:

@@ -4,16 +4,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import g, make_response, render_template, request
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..api.common import db_session, services
-from ..api.visibility import attachment_response, inbox_threads, message_or_404, thread_or_404
+from ..api.common import in_ids
+from ..api.linking import link_titles
+from ..api.mailbox import last_messages
+from ..api.visibility import (attachment_response, clean_term, inbox_page, inbox_threads, message_or_404,
+                              thread_or_404)
 from ..models import InboundRecord, MailMessage, MailThread, Participant, ThreadLink
 from . import bp
 from .auth import signin_required
 from .format import ITEM_LABELS, PAGE_SIZE, page_number
 from .headers import mail_body_csp
-from .lookup import candidate_deals, item_titles, search_items, user_names
+from .lookup import candidate_deals, search_items, user_names
 from .sanitize import inline_image_uri, sanitize_mail_html
 
 LINK_ORDER = ("person", "deal", "lead", "project")
@@ -38,28 +42,42 @@ def visible_inbox(term: str = "", include_auto: bool = False):
     return inbox_threads(term, include_auto)
 
 
-def link_rows(links: list[ThreadLink]) -> list[LinkRow]:
+def link_rows(links: list[ThreadLink], titles: dict | None = None) -> list[LinkRow]:
     live = [lk for lk in links if not lk.removed]
-    titles = item_titles(live)
+    titles = link_titles(live) if titles is None else titles
     live.sort(key=lambda lk: (LINK_ORDER.index(lk.item_type) if lk.item_type in LINK_ORDER else 9, lk.id))
     return [LinkRow(lk, titles.get((lk.item_type, lk.item_id), f"{lk.item_type} {lk.item_id}")) for lk in live]
 
 
 def thread_rows(threads: list[MailThread]) -> list[ThreadRow]:
+    """The rows of a thread list, in a fixed number of queries however many threads: owners,
+    links, their titles, each thread's newest message and, for the rep's own, its first recipient."""
+    if not threads:
+        return []
+    ids = [t.id for t in threads]
     owners = user_names(t.owner_id for t in threads if t.owner_id != g.user.id)
+    links: dict[int, list[ThreadLink]] = {i: [] for i in ids}
+    for link in db_session().scalars(select(ThreadLink).where(
+            ThreadLink.company_id == g.company_id, in_ids(ThreadLink.thread_id, ids)).order_by(ThreadLink.id)):
+        links[link.thread_id].append(link)
+    titles = link_titles([lk for found in links.values() for lk in found if not lk.removed])
+    newest = last_messages(ids)
+    # The rep's own mail: who it went to says more than "me".
+    own = [message_id for message_id, email, _name in newest.values() if email == g.user.email]
+    first_to: dict[int, tuple[str, str]] = {}
+    if own:
+        for message_id, name, email in db_session().execute(
+                select(Participant.message_id, Participant.name, Participant.email)
+                .where(in_ids(Participant.message_id, own), Participant.role == "to").order_by(Participant.id)):
+            first_to.setdefault(message_id, (name, email))
     rows = []
     for thread in threads:
-        last = db_session().execute(select(MailMessage.id, MailMessage.sender_name, MailMessage.sender_email).where(
-            MailMessage.thread_id == thread.id, MailMessage.deleted_at.is_(None))
-            .order_by(MailMessage.sent_at.desc(), MailMessage.id.desc()).limit(1)).first()
-        sender = (last.sender_name or last.sender_email) if last else ""
-        if last and last.sender_email == g.user.email:
-            # The rep's own mail: who it went to says more than "me".
-            to = db_session().execute(select(Participant.name, Participant.email).where(
-                Participant.message_id == last.id, Participant.role == "to")
-                .order_by(Participant.id).limit(1)).first()
-            sender = f"You → {to.name or to.email}" if to else "You"
-        rows.append(ThreadRow(thread, sender, link_rows(thread.links), owners.get(thread.owner_id, "")))
+        last = newest.get(thread.id)
+        sender = (last[2] or last[1]) if last else ""
+        if last and last[1] == g.user.email:
+            to = first_to.get(last[0])
+            sender = f"You → {to[0] or to[1]}" if to else "You"
+        rows.append(ThreadRow(thread, sender, link_rows(links[thread.id], titles), owners.get(thread.owner_id, "")))
     return rows
 
 
@@ -69,12 +87,18 @@ def inbox():
     term = (request.args.get("q") or "")[:200]
     include_auto = request.args.get("auto") == "1"
     page = page_number()
-    query = visible_inbox(term, include_auto)
-    total = db_session().scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    threads = db_session().scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
-    pages = max(1, -(-total // PAGE_SIZE))
+    # The plain inbox shows how many conversations it holds; a search shows its pages without
+    # counting every match first (a common word matches a third of a big mailbox).
+    found = inbox_page(term, include_auto, (page - 1) * PAGE_SIZE, PAGE_SIZE, with_total=not clean_term(term))
+    by_id = {t.id: t for t in db_session().scalars(select(MailThread).where(in_ids(MailThread.id, found.ids)))} \
+        if found.ids else {}
+    threads = [by_id[i] for i in found.ids if i in by_id]
+    total = found.total
+    if total is None and not found.more and (found.ids or page == 1):  # the search's last page
+        total = (page - 1) * PAGE_SIZE + len(found.ids)
+    pages = max(1, -(-total // PAGE_SIZE)) if total is not None else None
     return render_template("web/inbox.html", rows=thread_rows(threads), term=term, include_auto=include_auto,
-                           page=page, pages=pages, total=total)
+                           page=page, pages=pages, total=total, more=found.more)
 
 
 def _external_unknown(messages: list[MailMessage]):
@@ -107,7 +131,7 @@ def thread_view(thread_id: int):
         arrivals.setdefault(record.message_id, []).append(record)
     return render_template(
         "web/thread.html", thread=thread, messages=messages, forwarders=forwarders,
-        links=link_rows(thread.links), removed=removed, removed_titles=item_titles(removed),
+        links=link_rows(thread.links), removed=removed, removed_titles=link_titles(removed),
         is_owner=thread.owner_id == g.user.id, owner_name=user_names([thread.owner_id]).get(thread.owner_id, ""),
         candidates=candidate_deals(thread) if thread.needs_deal_choice else [],
         show_images=show_images, blocked_images=blocked, find_type=find_type, find_term=find_term,

@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 
 from ..api.common import db_session
 from ..api.linking import MODELS
-from ..models import Deal, MailMessage, MailThread, Participant, Person, PersonEmail, ThreadLink, User
+from ..models import Deal, MailMessage, MailThread, Participant, Person, PersonEmail, User
 
 SEARCH_LIMIT = 10
 
@@ -90,20 +90,3 @@ def user_names(ids) -> dict[int, str]:
         return {}
     return dict(db_session().execute(select(User.id, User.name).where(
         User.company_id == g.company_id, User.id.in_(ids))).all())
-
-
-def item_titles(links: list[ThreadLink]) -> dict[tuple[str, int], str]:
-    """Titles of linked items, one query per item type rather than one per link."""
-    titles: dict[tuple[str, int], str] = {}
-    by_type: dict[str, set[int]] = {}
-    for link in links:
-        by_type.setdefault(link.item_type, set()).add(link.item_id)
-    for item_type, ids in by_type.items():
-        model = MODELS.get(item_type)
-        if model is None:
-            continue
-        label = model.name if item_type == "person" else model.title
-        for item_id, title in db_session().execute(select(model.id, label).where(
-                model.company_id == g.company_id, model.id.in_(ids))):
-            titles[(item_type, item_id)] = title
-    return titles

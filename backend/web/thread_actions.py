@@ -7,14 +7,13 @@ from marshmallow import ValidationError
 
 from ..api.common import MAX_ID, db_session
 from ..api.errors import ApiError
-from ..api.linking import add_link, create_item, remove_link
+from ..api.linking import add_link, create_item, link_titles, remove_link
 from ..api.mail_schemas import CreateItemSchema
 from ..api.visibility import message_or_404, remove_message, thread_or_404
 from ..models import MailMessage, MailThread
 from . import bp
 from .auth import signin_required
 from .format import ITEM_LABELS
-from .lookup import item_titles
 
 
 def _back(thread_id: int):
@@ -42,7 +41,7 @@ def link_thread(thread: MailThread, item_type: str, item_id: int) -> str:
                 remove_link(thread, lk)
     link = add_link(thread, item_type, item_id)
     db_session().commit()
-    title = item_titles([link]).get((item_type, item_id), "")
+    title = link_titles([link]).get((item_type, item_id), "")
     return f"Linked to {ITEM_LABELS[item_type].lower()} '{title}'."
 
 
@@ -78,7 +77,7 @@ def thread_unlink(thread_id: int):
     if link is None:
         flash(f"This thread is not linked to that {item_type} (any more).", "error")
         return _back(thread_id)
-    title = item_titles([link]).get((item_type, item_id), "")
+    title = link_titles([link]).get((item_type, item_id), "")
     remove_link(thread, link)
     db_session().commit()
     flash(f"Unlinked {ITEM_LABELS[item_type].lower()} '{title}'. New mail in this thread will not link it "

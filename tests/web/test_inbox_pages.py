@@ -180,3 +180,50 @@ def test_list_pages_search(app, web, alice):
     assert "Alpha deal" in html and "Beta deal" not in html
     assert "Alpha deal" not in web.get("/deals?status=won").get_data(as_text=True)
     assert "Zed" in web.get("/persons?q=zed%40z").get_data(as_text=True)
+
+
+def test_a_search_with_more_pages_than_shown_pages_without_a_count(web, alice, thread_of, monkeypatch):
+    """A search does not count every match first: it says which page it is and whether older
+    ones follow; the last page, whose number is known, says how many there were."""
+    from backend.web import format as page_format
+
+    monkeypatch.setattr(page_format, "PAGE_SIZE", 2)
+    monkeypatch.setattr("backend.web.inbox.PAGE_SIZE", 2)
+    for n in range(5):
+        thread_of(alice, f"Quarterly review {n}")
+    thread_of(alice, "Something else")
+    first = web.get("/inbox?q=quarterly").get_data(as_text=True)
+    assert "Conversations matching “quarterly”" in first and "Page 1<" in first and 'rel="next"' in first
+    assert "Quarterly review 4" in first and "Quarterly review 3" in first and "Quarterly review 2" not in first
+    last = web.get("/inbox?q=quarterly&page=3").get_data(as_text=True)
+    assert "5 conversations matching" in last and "Page 3 of 3" in last and 'rel="next"' not in last
+    assert "Quarterly review 0" in last and 'rel="prev"' in last
+    plain = web.get("/inbox").get_data(as_text=True)
+    assert "6 conversations" in plain and "Page 1 of 3" in plain
+
+
+def test_thread_lists_take_the_same_queries_for_three_threads_or_twelve(app, web, alice, bert, thread_of):
+    from sqlalchemy import event
+
+    person = _api(app, alice, "post", "/api/v1/persons", json={"name": "Bob Buyer",
+                                                               "emails": [{"email": "bob@customer.example"}]})
+    deal = _api(app, alice, "post", "/api/v1/deals", json={"title": "Big order", "person_id": person["id"]})
+    engine = app.extensions["smartbcc"].db.engine
+
+    def count(url):
+        seen = []
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert web.get(url).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    for n in range(3):
+        thread_of(alice, f"Order {n}", rcpt=deal["bcc_address"])
+    few = {url: count(url) for url in ("/inbox", f"/deals/{deal['id']}", f"/persons/{person['id']}", "/")}
+    for n in range(3, 12):
+        thread_of(alice if n % 2 else bert, f"Order {n}", rcpt=deal["bcc_address"] if n % 2 else None)
+    many = {url: count(url) for url in few}
+    assert many == few, (few, many)
