@@ -58,15 +58,27 @@ class Links:
         thread = ctx.thread
         has_deal = any(t == "deal" and not lk.removed for (t, _), lk in existing.items())
         ambiguous = []
+        # The persons' leads, projects and open deals: three queries for all of them.
+        pids = sorted(person_rows)
+
+        def of_persons(model, *where):
+            found: dict[int, list] = {pid: [] for pid in pids}
+            if not pids:
+                return found
+            for row in ctx.session.scalars(select(model).where(
+                    model.company_id == ctx.company_id, model.person_id.in_(pids), *where).order_by(model.id)):
+                found[row.person_id].append(row)
+            return found
+
+        with ctx.session.no_autoflush:
+            leads, projects = of_persons(Lead), of_persons(Project)
+            deals = of_persons(Deal, Deal.status == "open")
         for pid, person in sorted(person_rows.items()):
-            for lead in ctx.session.scalars(select(Lead).where(Lead.company_id == ctx.company_id,
-                                                               Lead.person_id == pid)):
+            for lead in leads[pid]:
                 link("lead", lead.id, "auto", f"lead '{lead.title}' belongs to {person.name}")
-            for project in ctx.session.scalars(select(Project).where(
-                    Project.company_id == ctx.company_id, Project.person_id == pid)):
+            for project in projects[pid]:
                 link("project", project.id, "auto", f"project '{project.title}' belongs to {person.name}")
-            open_deals = list(ctx.session.scalars(select(Deal).where(
-                Deal.company_id == ctx.company_id, Deal.person_id == pid, Deal.status == "open")))
+            open_deals = deals[pid]
             if len(open_deals) == 1:
                 deal = open_deals[0]
                 if has_deal and ("deal", deal.id) not in existing:
