@@ -338,11 +338,15 @@ ENDPOINTS = (
     ("search", "GET mailThreads?q=..."),
     ("thread", "GET mailThreads/{id}/mailMessages"),
     ("deal", "GET deals/{id}/mailMessages"),
+    ("page_home", "page / (home)"),
+    ("page_inbox", "page /inbox (25 threads)"),
+    ("page_search", "page /inbox?q=<a word in 1/3>"),
+    ("page_deal", "page /deals/{id} (200 threads)"),
 )
 # The rows the --goal-ms applies to: what a user opens all day. The total (opt-in) and the search
 # are reported against the same baseline, without a goal: a total counts every visible thread and
 # a substring search of a million messages reads every match.
-GOAL_ROWS = ("inbox", "deep", "thread", "deal")
+GOAL_ROWS = ("inbox", "deep", "thread", "deal", "page_home", "page_inbox")
 # The search row split by the kind of term (a quarter of its requests each); not goals of their own.
 SEARCH_KINDS = (("search topic", "  q= a topic word"), ("search common", "  q= a word in 1/3 of mails"),
                 ("search domain", "  q= a customer's domain"), ("search address", "  q= one contact's address"),
@@ -379,8 +383,33 @@ def requests_for(seeded: dict, rng: random.Random):
             "search": f"/api/v1/mailbox/mailThreads?q={search_term(n)}",
             "thread": f"/api/v1/mailbox/mailThreads/{visible[rng.randrange(len(visible))]}/mailMessages",
             "deal": f"/api/v1/deals/{acme['busy_deal']}/mailMessages",
+            "page_home": "/",
+            "page_inbox": "/inbox",
+            "page_search": f"/inbox?q={COMMON_WORDS[n % len(COMMON_WORDS)]}",
+            "page_deal": f"/deals/{acme['busy_deal']}",
         }
     return urls
+
+
+def signed_in_pages(app, services, user_id: int):
+    """A test client signed in to the pages as the measured user, through the sign-in form."""
+    import re
+
+    from backend.models import User
+    from backend.security import hash_password
+
+    password = "bench-password-not-secret"
+    with services.db.session() as session:
+        user = session.get(User, user_id)
+        user.password_hash = hash_password(password)
+        email = user.email
+        session.commit()
+    pages = app.test_client()
+    form = pages.get("/sign-in").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', form).group(1)
+    answer = pages.post("/sign-in", data={"email": email, "password": password, "csrf_token": token})
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
+    return pages
 
 
 def check_answers(client, auth, seeded: dict) -> list[str]:
@@ -440,6 +469,8 @@ def explain(services, client, auth, urls) -> None:
     plans = {}
     try:
         for name, label in ENDPOINTS:
+            if name.startswith("page_"):
+                continue
             captured.clear()
             client.get(urls[name], headers=auth)
             plans[label] = list(captured)
@@ -489,6 +520,9 @@ def run(kind: str, args, workdir: Path) -> dict:
     services = Services.create(settings)
     rng = random.Random(args.seed)
     if reused:
+        from backend.migrate import upgrade
+
+        upgrade(url)  # data seeded by an older checkout gets this one's indexes
         seeded = saved["seeded"]
         print(f"{kind}: reusing the data seeded earlier ({state})")
     else:
@@ -498,6 +532,7 @@ def run(kind: str, args, workdir: Path) -> dict:
     app = create_app(services=services)
     client = app.test_client()
     auth = {"Authorization": f"Bearer {seeded['token']}"}
+    pages = signed_in_pages(app, services, seeded["user_id"])
     problems = check_answers(client, auth, seeded)
     urls = requests_for(seeded, random.Random(args.seed + 1))
     if args.explain and kind == "postgres":
@@ -515,11 +550,12 @@ def run(kind: str, args, workdir: Path) -> dict:
         for name, target in urls(n).items():
             counter.reset()
             t0 = time.perf_counter()
-            response = client.get(target, headers=auth)
+            page = name.startswith("page_")
+            response = pages.get(target) if page else client.get(target, headers=auth)
             elapsed = (time.perf_counter() - t0) * 1000
             assert response.status_code == 200, (target, response.get_data(as_text=True)[:500])
             if n >= args.warmup:
-                data = response.get_json()["data"]
+                data = [None] if page else response.get_json()["data"]
                 for key in (name, SEARCH_KINDS[n % len(SEARCH_KINDS)][0]) if name == "search" else (name,):
                     timings[key].append(elapsed)
                     queries[key].append(counter.count)

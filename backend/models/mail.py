@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, UniqueConstraint, func
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, BigId, CompanyScoped, LongText, Str, utcnow
@@ -55,6 +55,10 @@ class MailThread(CompanyScoped, Base):
         # Counting the inbox (visibility_parts): the user's own threads and colleagues' shared ones
         # are each a range of this index, checked on the index keys alone.
         Index("ix_mail_threads_visible", "company_id", "shared", "auto", "message_count", "owner_id"),
+        # Threads waiting for the rep to pick one of the contact's deals (the home page counts
+        # them, the API filters on them): few, so a partial index holds just those.
+        Index("ix_mail_threads_needs_choice", "company_id", "owner_id", "shared", "auto", "message_count",
+              postgresql_where=text("needs_deal_choice IS TRUE"), sqlite_where=text("needs_deal_choice IS 1")),
         Index("ix_mail_threads_subject", "company_id", "normalized_subject"),
     )
 
