@@ -73,7 +73,10 @@ _CACHE: dict[int, tuple[Schema, Callable[[Any], dict]]] = {}
 
 
 def dumper(schema: Schema) -> Callable[[Any], dict]:
-    """A function obj -> the dict ``schema.dump(obj)`` would give (objects, not mappings)."""
+    """A function obj -> the dict ``schema.dump(obj)`` would give (objects, not mappings).
+
+    Kept for the life of the process, per schema instance: give it the module-level schema
+    instances the API dumps with, not one made per request."""
     cached = _CACHE.get(id(schema))
     if cached is not None and cached[0] is schema:
         return cached[1]
