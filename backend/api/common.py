@@ -85,13 +85,13 @@ def in_ids(column, ids: list[int]) -> ColumnElement:
     return column.in_(ids)
 
 
-def paginated(query: Select, schema, *, count: bool = False, rows: bool = False):
-    """Runs ``query`` for one page and answers with the pagination block. ``rows``: the query
+def paginated(query: Select, schema, *, count: bool = False, as_rows: bool = False):
+    """Runs ``query`` for one page and answers with the pagination block. ``as_rows``: the query
     selects columns, and the page is a list of rows rather than of objects."""
     start, limit = paging()
     session = db_session()
     page = query.offset(start).limit(limit + 1)
-    rows = session.execute(page).all() if rows else list(session.scalars(page))
+    rows = session.execute(page).all() if as_rows else list(session.scalars(page))
     more = len(rows) > limit
     rows = rows[:limit]
     pagination = {"start": start, "limit": limit, "more_items_in_collection": more}

@@ -303,7 +303,7 @@ def _item_messages(item_type: str, model):
         get_or_404(model, item_id, item_type)
         query = message_rows(messages_linked_to(item_type, item_id)
                              .order_by(MailMessage.sent_at.desc(), MailMessage.id.desc()))
-        return paginated(query, _DumpAll(dump_messages), rows=True)
+        return paginated(query, _DumpAll(dump_messages), as_rows=True)
     view.__name__ = f"{item_type}_mail_messages"
     return login_required(view)
 

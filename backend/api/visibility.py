@@ -154,8 +154,6 @@ def inbox_page(term: str, include_auto: bool, start: int, limit: int, *, needs_d
     return InboxPage(ids, more, total)
 
 
-
-
 # A search first looks through this many of the newest inbox threads, testing each one's
 # messages, newest first, and stops at a full page. A common word fills the page within a few
 # hundred threads; matching every message in the company would take seconds (a word in a third of
