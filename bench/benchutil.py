@@ -10,6 +10,24 @@ from typing import Iterable, Sequence
 BATCH = 20_000
 
 
+def ensure_database(url: str) -> None:
+    """Creates the PostgreSQL database ``url`` names if it does not exist yet (through the
+    server's ``postgres`` database), so a benchmark's default URL works on a fresh machine."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    server = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                  {"name": target.database}).first()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        server.dispose()
+
+
 def fresh_database(kind: str, workdir: Path, pg_url: str, name: str) -> str:
     """A migrated, empty database: a new SQLite file, or ``pg_url`` with its public schema dropped and recreated."""
     from sqlalchemy import create_engine, text
@@ -20,6 +38,7 @@ def fresh_database(kind: str, workdir: Path, pg_url: str, name: str) -> str:
         url = f"sqlite:///{workdir / f'{name}.sqlite3'}"
     else:
         url = pg_url
+        ensure_database(url)
         engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))

@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test_h6"
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/bench_ingest"
 MAIL_DOMAIN = "bcc.bench"
 COMPANY_DOMAIN = "acme.example"
 USER_EMAIL = "alice@acme.example"

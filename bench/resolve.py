@@ -41,7 +41,7 @@ for _path in (ROOT, ROOT / "bench"):
 
 from benchutil import QueryCounter, analyze, bulk_load, fix_sequences, fresh_database, pct  # noqa: E402
 
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test_h8"
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/bench_resolve"
 MAIL_DOMAIN = "bcc.bench"
 
 
