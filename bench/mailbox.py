@@ -341,7 +341,7 @@ ENDPOINTS = (
     ("page_home", "page / (home)"),
     ("page_inbox", "page /inbox (25 threads)"),
     ("page_search", "page /inbox?q=<a word in 1/3>"),
-    ("page_deal", "page /deals/{id} (200 threads)"),
+    ("page_deal", "page /deals/{id} (25 of its threads)"),
 )
 # The rows the --goal-ms applies to: what a user opens all day. The total (opt-in) and the search
 # are reported against the same baseline, without a goal: a total counts every visible thread and

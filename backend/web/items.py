@@ -1,6 +1,8 @@
 """Deal, lead, project and person pages: their fields, their Smart Bcc address, their threads."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import g, render_template, request
 from sqlalchemy import func, select
 
@@ -22,14 +24,26 @@ LISTS = {
 }
 
 
-def linked_threads(item_type: str, item_id: int) -> list:
+@dataclass
+class Conversations:
+    """One page of the threads linked to an item, newest first."""
+
+    rows: list
+    total: int
+    page: int
+    pages: int
+
+
+def linked_threads(item_type: str, item_id: int) -> Conversations:
     linked = select(ThreadLink.thread_id).where(
         ThreadLink.company_id == g.company_id, ThreadLink.item_type == item_type,
         ThreadLink.item_id == item_id, ThreadLink.removed.is_(False))
-    threads = db_session().scalars(visible_threads().where(
-        MailThread.id.in_(linked), MailThread.message_count > 0)
-        .order_by(MailThread.last_message_at.desc(), MailThread.id.desc()).limit(200)).all()
-    return thread_rows(threads)
+    query = visible_threads().where(MailThread.id.in_(linked), MailThread.message_count > 0)
+    total = db_session().scalar(select(func.count()).select_from(query.subquery()))
+    page = page_number()
+    threads = db_session().scalars(query.order_by(MailThread.last_message_at.desc(), MailThread.id.desc())
+                                   .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    return Conversations(thread_rows(threads), total, page, max(1, -(-total // PAGE_SIZE)))
 
 
 def _organization_name(org_id: int | None) -> str:
@@ -75,7 +89,7 @@ def _item_page(item_type: str, item_id: int):
     return render_template("web/item.html", item_type=item_type, item=item, address=address, person=person,
                            organization=_organization_name(item.organization_id),
                            owner=user_names([item.owner_id]).get(item.owner_id, ""),
-                           rows=linked_threads(item_type, item.id))
+                           conversations=linked_threads(item_type, item.id))
 
 
 @bp.get("/persons/<int:item_id>")
@@ -88,7 +102,7 @@ def person_view(item_id: int):
             model.company_id == g.company_id, model.person_id == person.id).order_by(model.id)).all()
     return render_template("web/person.html", person=person, items=items,
                            organization=_organization_name(person.organization_id),
-                           rows=linked_threads("person", person.id))
+                           conversations=linked_threads("person", person.id))
 
 
 def _register() -> None:

@@ -227,3 +227,15 @@ def test_thread_lists_take_the_same_queries_for_three_threads_or_twelve(app, web
         thread_of(alice if n % 2 else bert, f"Order {n}", rcpt=deal["bcc_address"] if n % 2 else None)
     many = {url: count(url) for url in few}
     assert many == few, (few, many)
+
+
+def test_a_busy_deal_page_pages_its_conversations_and_counts_them_all(app, web, alice, thread_of, monkeypatch):
+    monkeypatch.setattr("backend.web.items.PAGE_SIZE", 2)
+    deal = _api(app, alice, "post", "/api/v1/deals", json={"title": "Busy deal"})
+    for n in range(5):
+        thread_of(alice, f"Round {n}", rcpt=deal["bcc_address"])
+    first = web.get(f"/deals/{deal['id']}").get_data(as_text=True)
+    assert "Conversations (5)" in first and "Page 1 of 3" in first
+    assert "Round 4" in first and "Round 3" in first and "Round 2" not in first
+    last = web.get(f"/deals/{deal['id']}?page=3").get_data(as_text=True)
+    assert "Conversations (5)" in last and "Round 0" in last and "Round 4" not in last and 'rel="next"' not in last
