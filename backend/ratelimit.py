@@ -75,33 +75,30 @@ class RateLimiter:
         self.counter = RedisCounter(redis_url) if redis_url else MemoryCounter()
 
     def hit(self, key: str, limit: Limit | None) -> Verdict:
-        if limit is None:
-            return Verdict(True)
-        now = time.time()
-        window = int(now // limit.seconds)
-        try:
-            count = self.counter.incr(key, window, limit.seconds)
-        except Exception:
-            # A limiter outage must not stop mail; limits are a guard, not a gate.
-            return Verdict(True)
-        if count <= limit.count:
-            return Verdict(True)
-        return Verdict(False, max(1, int((window + 1) * limit.seconds - now) + 1))
+        """Counts one use of ``key``; refused once the window holds more than ``limit`` allows."""
+        return self._verdict(key, limit, counting=True)
 
     def peek(self, key: str, limit: Limit | None) -> Verdict:
         """Whether ``key`` has used up ``limit`` in the current window, without counting a hit.
 
         For limits on failures (sign-in): ask before the attempt, ``hit`` only when it fails.
         """
+        return self._verdict(key, limit, counting=False)
+
+    def _verdict(self, key: str, limit: Limit | None, *, counting: bool) -> Verdict:
         if limit is None:
             return Verdict(True)
         now = time.time()
         window = int(now // limit.seconds)
         try:
-            count = self.counter.get(key, window)
+            if counting:
+                used = self.counter.incr(key, window, limit.seconds) - 1  # before this one
+            else:
+                used = self.counter.get(key, window)
         except Exception:
-            return Verdict(True)  # as in hit(): an outage does not lock anyone out
-        if count < limit.count:
+            # A limiter outage must not stop mail or lock anyone out; limits are a guard, not a gate.
+            return Verdict(True)
+        if used < limit.count:
             return Verdict(True)
         return Verdict(False, max(1, int((window + 1) * limit.seconds - now) + 1))
 

@@ -144,3 +144,28 @@ def test_migrated_schema_works_for_the_app(fresh_url):
             assert conn.scalar(text("SELECT count(*) FROM users")) == 1
     finally:
         engine.dispose()
+
+
+def test_a_database_stamped_0005_by_the_release_without_0004_gets_the_scale_indexes(fresh_url):
+    """0005 once revised 0003; such a database is at 0005 without 0004's indexes (0007 repairs it)."""
+    upgrade(fresh_url, "0005")
+    engine = make_engine(fresh_url)
+    try:
+        with engine.begin() as conn:  # undo 0004 by hand: the state that release left behind
+            conn.execute(text("DROP INDEX ix_mail_threads_inbox"))
+            conn.execute(text("DROP INDEX ix_mail_threads_visible"))
+            if conn.dialect.name == "postgresql":
+                for column in ("subject", "snippet", "sender_email", "sender_name"):
+                    conn.execute(text(f"DROP INDEX ix_mail_messages_{column}_trgm"))
+            conn.execute(text("CREATE INDEX ix_mail_threads_company_last ON mail_threads (company_id, last_message_at)"))
+        upgrade(fresh_url)
+        inspector = inspect(engine)
+        threads = {ix["name"] for ix in inspector.get_indexes("mail_threads")}
+        assert {"ix_mail_threads_inbox", "ix_mail_threads_visible", "ix_mail_threads_needs_choice"} <= threads
+        assert "ix_mail_threads_company_last" not in threads
+        if engine.dialect.name == "postgresql":
+            messages = {ix["name"] for ix in inspector.get_indexes("mail_messages")}
+            assert "ix_mail_messages_subject_trgm" in messages
+        upgrade(fresh_url)  # at head: nothing more to do
+    finally:
+        engine.dispose()

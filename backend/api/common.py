@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from flask import current_app, g, jsonify, request
-from sqlalchemy import ARRAY, BigInteger, ColumnElement, Select, any_, bindparam, func, select
+from sqlalchemy import ARRAY, BigInteger, ColumnElement, Select, any_, bindparam, select
 from sqlalchemy.orm import Session
 
 from .errors import ApiError, not_found
@@ -85,21 +85,25 @@ def in_ids(column, ids: list[int]) -> ColumnElement:
     return column.in_(ids)
 
 
-def paginated(query: Select, schema, *, count: bool = False, as_rows: bool = False):
+def pagination(start: int, limit: int, more: bool, total: int | None = None) -> dict:
+    """The Pipedrive-style ``additional_data.pagination`` block of a list answer."""
+    block = {"start": start, "limit": limit, "more_items_in_collection": more}
+    if more:
+        block["next_start"] = start + limit
+    if total is not None:
+        block["total"] = total
+    return block
+
+
+def paginated(query: Select, schema, *, as_rows: bool = False):
     """Runs ``query`` for one page and answers with the pagination block. ``as_rows``: the query
     selects columns, and the page is a list of rows rather than of objects."""
     start, limit = paging()
     session = db_session()
     page = query.offset(start).limit(limit + 1)
     rows = session.execute(page).all() if as_rows else list(session.scalars(page))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    pagination = {"start": start, "limit": limit, "more_items_in_collection": more}
-    if more:
-        pagination["next_start"] = start + limit
-    if count:
-        pagination["total"] = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    return ok(schema.dump(rows, many=True), additional={"pagination": pagination})
+    return ok(schema.dump(rows[:limit], many=True),
+              additional={"pagination": pagination(start, limit, len(rows) > limit)})
 
 
 def id_arg(name: str) -> int | None:

@@ -8,7 +8,7 @@ from sqlalchemy import Select, select
 from .. import models as m
 from ..models import Attachment, InboundRecord, MailMessage, MailThread, Participant, ThreadLink
 from .auth import login_required
-from .common import db_session, get_or_404, in_ids, json_body, ok, paginated, paging, scoped
+from .common import db_session, get_or_404, in_ids, json_body, ok, paginated, pagination, paging, scoped
 from .errors import ApiError
 from .fastdump import dumper
 from .linking import add_link, create_item, link_titles, live_link_or_404, remove_link
@@ -20,7 +20,7 @@ from .visibility import (attachment_response, inbox_page, message_or_404, messag
 
 bp = Blueprint("mailbox", __name__)
 thread_schema, message_schema, link_schema = ThreadSchema(), MessageSchema(), LinkSchema()
-dump_thread_row, dump_message_row, dump_link_row = dumper(thread_schema), dumper(message_schema), dumper(link_schema)
+dump_thread_row, dump_link_row = dumper(thread_schema), dumper(link_schema)
 
 document("/mailbox/mailThreads", "get", "Threads you can see, newest first", response=thread_schema, many=True,
          paged=True, query=(
@@ -190,12 +190,7 @@ def list_threads():
     by_id = {t.id: t for t in db_session().execute(select(*THREAD_COLUMNS).where(in_ids(MailThread.id, page.ids)))} \
         if page.ids else {}
     threads = [by_id[i] for i in page.ids if i in by_id]
-    pagination = {"start": start, "limit": limit, "more_items_in_collection": page.more}
-    if page.more:
-        pagination["next_start"] = start + limit
-    if page.total is not None:
-        pagination["total"] = page.total
-    return ok(dump_threads(threads), additional={"pagination": pagination})
+    return ok(dump_threads(threads), additional={"pagination": pagination(start, limit, page.more, page.total)})
 
 
 @bp.get("/mailbox/mailThreads/<int:thread_id>")

@@ -105,9 +105,17 @@ def inbox_threads(term: str = "", include_auto: bool = False, *, part: ColumnEle
 
 @dataclass
 class InboxPage:
+    start: int
     ids: list[int]  # the page's thread ids, in inbox order
     more: bool  # threads follow this page
     total: int | None  # all matching threads, when asked for
+
+    @property
+    def known_total(self) -> int | None:
+        """``total``, or what the page itself tells when it is the last one (nothing to count)."""
+        if self.total is None and not self.more and (self.ids or self.start == 0):
+            return self.start + len(self.ids)
+        return self.total
 
 
 def inbox_page(term: str, include_auto: bool, start: int, limit: int, *, needs_deal_choice: bool = False,
@@ -141,17 +149,16 @@ def inbox_page(term: str, include_auto: bool, start: int, limit: int, *, needs_d
         ids = _recent_matches(inbox(term=""), clean_term(term), start, limit) if searching else None
         if ids is None:
             ids = list(session.scalars(query.with_only_columns(MailThread.id).offset(start).limit(limit + 1)))
-    more = len(ids) > limit
-    ids = ids[:limit]
-    if with_total and total is None:
-        if not more and (ids or start == 0):  # the last page: nothing to count
-            total = start + len(ids)
-        elif searching:  # a page past the end
-            total = session.scalar(select(count(query)))
+    page = InboxPage(start, ids[:limit], len(ids) > limit, total)
+    if with_total and page.known_total is None:
+        if searching:  # a page past the end
+            page.total = session.scalar(select(count(query)))
         else:  # two index ranges rather than the OR tested on every thread of the company
             own, shared = (count(inbox(part)) for part in visibility_parts())
-            total = session.scalar(select(own + shared))
-    return InboxPage(ids, more, total)
+            page.total = session.scalar(select(own + shared))
+    elif with_total:
+        page.total = page.known_total
+    return page
 
 
 # A search first looks through this many of the newest inbox threads, testing each one's

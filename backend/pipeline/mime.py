@@ -100,8 +100,7 @@ def parse_message(raw: bytes, **limits) -> ParsedMessage:
     try:
         data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else bytes(raw)
     except Exception as exc:  # noqa: BLE001 - not bytes at all
-        return ParsedMessage(defects=[f"message unreadable ({type(exc).__name__})"],
-                             content_hash=hashlib.sha256(b"").hexdigest())
+        return _unreadable(exc, hashlib.sha256())
 
     def slices():
         view = memoryview(data)
@@ -143,8 +142,11 @@ def parse_chunks(chunks, *, max_depth: int = 5, max_parts: int = 500,
                 digest.update(chunk)
         except Exception:  # noqa: BLE001 - the hash of what could be read
             pass
-        return ParsedMessage(defects=[f"message unreadable ({type(exc).__name__})"],
-                             content_hash=digest.hexdigest())
+        return _unreadable(exc, digest)
+
+
+def _unreadable(exc: Exception, digest) -> ParsedMessage:
+    return ParsedMessage(defects=[f"message unreadable ({type(exc).__name__})"], content_hash=digest.hexdigest())
 
 
 def _feed(chunks, chosen) -> Message:

@@ -190,10 +190,9 @@ def _minutes(seconds: int) -> str:
 
 def _paused(throttles) -> tuple[str, int] | None:
     """(which limit, seconds to wait) if a sign-in limit is used up, else None; counts nothing."""
-    peek = getattr(services().limiter, "peek", None)
     worst = None
-    for kind, key, limit in throttles if peek else []:
-        verdict = peek(key, limit)
+    for kind, key, limit in throttles:
+        verdict = services().limiter.peek(key, limit)
         if not verdict.allowed and (worst is None or verdict.retry_after > worst[1]):
             worst = (kind, verdict.retry_after)
     return worst

@@ -47,6 +47,11 @@ def page_number() -> int:
     return int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 7 and int(raw) > 0 else 1
 
 
+def page_count(total: int, per_page: int) -> int:
+    """How many pages of ``per_page`` rows ``total`` rows fill (at least one, for the empty list)."""
+    return max(1, -(-total // per_page))
+
+
 def capitalize_first(text: str) -> str:
     # Jinja's capitalize lower-cases the rest, which would mangle deal titles inside reasons.
     return text[:1].upper() + text[1:] if text else ""

@@ -15,7 +15,7 @@ from ..api.visibility import (attachment_response, clean_term, inbox_page, inbox
 from ..models import InboundRecord, MailMessage, MailThread, Participant, ThreadLink
 from . import bp
 from .auth import signin_required
-from .format import ITEM_LABELS, PAGE_SIZE, page_number
+from .format import ITEM_LABELS, PAGE_SIZE, page_count, page_number
 from .headers import mail_body_csp
 from .lookup import candidate_deals, search_items, user_names
 from .sanitize import inline_image_uri, sanitize_mail_html
@@ -93,10 +93,8 @@ def inbox():
     by_id = {t.id: t for t in db_session().scalars(select(MailThread).where(in_ids(MailThread.id, found.ids)))} \
         if found.ids else {}
     threads = [by_id[i] for i in found.ids if i in by_id]
-    total = found.total
-    if total is None and not found.more and (found.ids or page == 1):  # the search's last page
-        total = (page - 1) * PAGE_SIZE + len(found.ids)
-    pages = max(1, -(-total // PAGE_SIZE)) if total is not None else None
+    total = found.known_total
+    pages = page_count(total, PAGE_SIZE) if total is not None else None
     return render_template("web/inbox.html", rows=thread_rows(threads), term=term, include_auto=include_auto,
                            page=page, pages=pages, total=total, more=found.more)
 

@@ -12,7 +12,7 @@ from ..api.visibility import visible_threads
 from ..models import Deal, Lead, MailThread, Organization, Person, PersonEmail, Project, ThreadLink
 from . import bp
 from .auth import signin_required
-from .format import PAGE_SIZE, page_number
+from .format import PAGE_SIZE, page_count, page_number
 from .inbox import thread_rows
 from .lookup import escape_like, person_names, user_names
 
@@ -43,7 +43,7 @@ def linked_threads(item_type: str, item_id: int) -> Conversations:
     page = page_number()
     threads = db_session().scalars(query.order_by(MailThread.last_message_at.desc(), MailThread.id.desc())
                                    .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
-    return Conversations(thread_rows(threads), total, page, max(1, -(-total // PAGE_SIZE)))
+    return Conversations(thread_rows(threads), total, page, page_count(total, PAGE_SIZE))
 
 
 def _organization_name(org_id: int | None) -> str:
@@ -75,7 +75,7 @@ def _list_page(item_type: str):
                                 .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     names = {} if item_type == "person" else person_names(r.person_id for r in rows)
     return render_template("web/item_list.html", item_type=item_type, title=title, rows=rows, names=names,
-                           term=term, status=status, page=page, pages=max(1, -(-total // PAGE_SIZE)),
+                           term=term, status=status, page=page, pages=page_count(total, PAGE_SIZE),
                            total=total)
 
 
