@@ -73,6 +73,21 @@ def services(settings):
 
 
 @pytest.fixture
+def sql_statements(services):
+    """Every SQL statement the app sends from now on (clear() to start counting again)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def grab(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(services.db.engine, "before_cursor_execute", grab)
+    yield seen
+    event.remove(services.db.engine, "before_cursor_execute", grab)
+
+
+@pytest.fixture
 def app(services):
     flask_app = create_app(services=services)
     flask_app.config["TESTING"] = True

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from tests.addins.conftest import BASE_URL, bearer
 
@@ -195,23 +194,16 @@ def test_no_token_and_a_bad_api_token_are_401_with_a_message(client):
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_resolve_takes_a_handful_of_queries_whatever_the_recipients(client, acme, crm, services):
+def test_resolve_takes_a_handful_of_queries_whatever_the_recipients(client, acme, crm, sql_statements):
     for n in range(30):
         person = crm.person(acme.company_id, f"Person {n}", f"p{n}@customer.example")
         crm.deal(acme.company_id, person, f"Deal {n}")
         crm.lead(acme.company_id, person, f"Lead {n}")
-    statements = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(services.db.engine, "before_cursor_execute", count)
-    try:
-        response = client.post(URL, headers=acme.auth, json={
-            "to": [f"p{n}@customer.example" for n in range(20)], "cc": [f"p{n}@customer.example" for n in range(20, 30)],
-            "bcc": ["unknown@else.example"]})
-    finally:
-        event.remove(services.db.engine, "before_cursor_execute", count)
+    sql_statements.clear()
+    response = client.post(URL, headers=acme.auth, json={
+        "to": [f"p{n}@customer.example" for n in range(20)], "cc": [f"p{n}@customer.example" for n in range(20, 30)],
+        "bcc": ["unknown@else.example"]})
+    statements = list(sql_statements)
     data = data_of(response)
     assert len(data["candidates"]["deals"]) == 30 and len(data["candidates"]["leads"]) == 30
     # user by token, company, persons, deals+leads (SQLite adds no extra round trips).

@@ -14,6 +14,7 @@ from backend.api.fastdump import dumper
 
 SCHEMAS = [cls for module in (schemas, mail_schemas) for cls in vars(module).values()
            if isinstance(cls, type) and issubclass(cls, Schema) and cls is not Schema]
+assert len(SCHEMAS) >= 10, SCHEMAS  # every schema the API dumps; an empty list would test nothing
 
 
 def _value(field: fields.Field, rng: random.Random, depth: int = 0):

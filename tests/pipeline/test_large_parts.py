@@ -87,7 +87,7 @@ def test_feeding_in_slices_splits_nothing_that_matters(monkeypatch):
     assert sliced == whole
 
 
-def test_reading_the_stored_file_gives_what_parsing_the_bytes_gives(tmp_path):
+def test_reading_the_stored_file_gives_what_parsing_the_bytes_gives():
     from backend.pipeline.mime import parse_file
 
     files = corpus_files()

@@ -279,12 +279,13 @@ def test_a_microsoft_key_id_means_nothing_to_google(addon, google_token, google_
     assert "unknown key" in error_of(addon("homepage", system=google_token(key="ms", kid="ms-key-1")))
 
 
-def test_a_user_token_without_a_verified_address_is_refused(addon, google_user_token):
+def test_a_user_token_without_a_verified_address_is_refused(addon, google_user_token, keys):
+    from tests.addins.conftest import ADDON_CLIENT_ID
+
     now = int(time.time())
-    unverified = jwt.encode({"iss": "https://accounts.google.com", "aud": "x.apps.googleusercontent.com",
-                             "sub": "1", "email": "alice@acme.example", "iat": now, "exp": now + 600},
-                            None, algorithm="none")
-    assert error_of(addon("homepage", user_token=unverified))
+    unverified = sign({"iss": "https://accounts.google.com", "aud": ADDON_CLIENT_ID, "sub": "1",
+                       "email": "alice@acme.example", "iat": now, "exp": now + 600}, keys["google"], "g-key-1")
+    assert "not verified" in error_of(addon("homepage", user_token=unverified))
     for value in (None, "true", 1):
         token = google_user_token(email_verified=value)
         assert "not verified" in error_of(addon("homepage", user_token=token)), value

@@ -25,9 +25,10 @@ def _path(link: str) -> str:
 def _open_and_confirm(client, link: str):
     """Opens the link (a page with a button: nothing changes yet), then presses the button."""
     page = client.get(_path(link))
-    if page.status_code != 200 or 'action="/settings/smart-bcc/confirm"' not in page.get_data(as_text=True):
+    if page.status_code != 200:  # expired, used, replaced or unknown: the page says so, no button
         return page
     html = page.get_data(as_text=True)
+    assert 'action="/settings/smart-bcc/confirm"' in html, html[:500]
     token = re.search(r'name="token" value="([^"]+)"', html).group(1)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     return client.post("/settings/smart-bcc/confirm", data={"token": token, "csrf_token": csrf})
