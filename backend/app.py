@@ -29,11 +29,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     from .api import api_bp
     from .api.errors import register_error_handlers
 
-    from . import addins, providers, web
+    from . import addins, providers
+    from .web.register import init_app as init_web
 
     app.register_blueprint(api_bp)
     register_error_handlers(app)
-    web.init_app(app)
+    init_web(app)
     addins.init_app(app)
     providers.init_app(app)
 

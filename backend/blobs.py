@@ -51,3 +51,10 @@ class BlobStore:
 
     def exists(self, digest: str) -> bool:
         return self.path(digest).exists()
+
+    def delete(self, digest: str) -> None:
+        """Removes the file (a missing one is not an error)."""
+        try:
+            self.path(digest).unlink()
+        except FileNotFoundError:
+            pass

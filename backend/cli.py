@@ -10,23 +10,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from . import addresses
 from .accounts import AccountError, create_company, create_user, rotate_inbound_secret
+from .cli_common import CliError, cli_services
 from .config import ConfigError, Settings
-
-
-class CliError(click.ClickException):
-    """Printed as one line on stderr, exit status 1."""
-
-    def show(self, file=None):
-        click.echo(f"error: {self.message}", err=True)
-
-
-def _services(**overrides):
-    from .services import Services
-
-    try:
-        return Services.create(Settings.from_env(**overrides))
-    except ConfigError as exc:
-        raise CliError(str(exc)) from exc
 
 
 def _emit(data: dict) -> None:
@@ -103,7 +88,7 @@ def company() -> None:
 @_guard
 def company_create(name: str, domain: str) -> None:
     """Create a company; prints its id, Smart Bcc address and inbound secret."""
-    services = _services()
+    services = cli_services()
     with services.db.session() as session:
         created = create_company(session, name, domain)
         c = created.company
@@ -120,7 +105,7 @@ def company_inbound_secret(company_id: int) -> None:
     """Issue a new secret for POST /api/v1/inbound/mime (the old one stops working)."""
     from .models import Company
 
-    services = _services()
+    services = cli_services()
     with services.db.session() as session:
         c = session.get(Company, company_id)
         if c is None:
@@ -143,7 +128,7 @@ def user() -> None:
 @_guard
 def user_create(company_id: int, email: str, name: str, admin: bool, password: str | None) -> None:
     """Create a user; prints the id and the API token (shown only once)."""
-    services = _services()
+    services = cli_services()
     with services.db.session() as session:
         created = create_user(session, company_id, email, name, admin=admin, password=password)
         out = {"id": created.user.id, "company_id": company_id, "email": created.user.email,
@@ -157,7 +142,7 @@ def demo() -> None:
     """Create the demo company (once) and print how to use it."""
     from .demo import seed_demo
 
-    services = _services()
+    services = cli_services()
     info = seed_demo(services)
     click.echo(info.banner(services.settings))
 
@@ -174,7 +159,7 @@ def inbound_retry(record_ids: tuple[int, ...]) -> None:
     """Process failed inbound records again; prints each id with its new status."""
     from .pipeline.runner import retry_failed
 
-    services = _services(jobs="eager")
+    services = cli_services(jobs="eager")
     try:
         results = retry_failed(services, list(record_ids) or None)
     finally:
@@ -190,7 +175,7 @@ def serve() -> None:
     """Run the web app and the SMTP receiver in one process (embedded default)."""
     from .server import serve_all
 
-    serve_all(_services())
+    serve_all(cli_services())
 
 
 @main.command("smtpd")
@@ -199,7 +184,7 @@ def smtpd() -> None:
     """Run only the SMTP receiver for Smart Bcc addresses."""
     from .intake.smtp import run_forever
 
-    run_forever(_services())
+    run_forever(cli_services())
 
 
 def _register_plugins() -> None:

@@ -1,20 +1,22 @@
-"""Background jobs: run in-process on the embedded default, or through Celery in production."""
+"""Background jobs: run in-process on the embedded default, or through Celery in production.
+
+Jobs are looked up by name in the registry (backend.tasks); this module never
+imports the modules that define them (backend.services.load_jobs does).
+"""
 from __future__ import annotations
 
 import logging
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
+
+from .tasks import TASKS
 
 if TYPE_CHECKING:  # pragma: no cover
     from .services import Services
 
 log = logging.getLogger(__name__)
-
-# name -> function(services, *args). Filled by the modules that define jobs.
-TASKS: dict[str, Callable] = {}
-
 
 # (seconds, job name, args): run periodically — by a timer thread in the
 # embedded default, by Celery beat in production.
@@ -29,19 +31,6 @@ INTAKE_QUIET = 0.2  # seconds without arriving mail before an in-process job sta
 INTAKE_YIELD_MAX = 10.0  # ...but never held back longer than this
 
 
-def task(name: str):
-    def register(fn):
-        TASKS[name] = fn
-        return fn
-    return register
-
-
-def _load_tasks() -> None:
-    # Importing the modules registers their jobs.
-    from .pipeline import runner  # noqa: F401
-    from .providers import tasks  # noqa: F401
-
-
 class JobRunner:
     """Sends a job to where this deployment runs jobs."""
 
@@ -51,11 +40,12 @@ class JobRunner:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: set[Future] = set()
         self._lock = threading.Lock()
+        # True in a Celery worker (backend.worker): its own jobs run eagerly, fan-out goes to the broker.
+        self.celery_worker = False
         if self.mode == "celery":
             celery_app()  # build it once, before any thread sends
 
     def enqueue(self, name: str, *args) -> None:
-        _load_tasks()
         if name not in TASKS:
             raise KeyError(f"unknown job {name!r}")
         if self.mode == "eager":
@@ -69,6 +59,14 @@ class JobRunner:
                 future = self._pool.submit(self._run, name, *args)
                 self._pending.add(future)
             future.add_done_callback(self._pending.discard)
+
+    def fan_out(self, name: str, *args) -> None:
+        """Queues a job for every worker to share: through the broker from a Celery worker
+        (whose own jobs run eagerly, in the task that asked), else like ``enqueue``."""
+        if self.celery_worker:
+            celery_app().send_task(f"smartbcc.{name}", args=list(args))
+        else:
+            self.enqueue(name, *args)
 
     def note_intake(self) -> None:
         """Mail is arriving: in-process jobs step aside so acceptance keeps its pace."""
@@ -133,7 +131,10 @@ _celery_lock = threading.Lock()
 
 
 def celery_app():
-    """The Celery application of the `worker` and `beat` processes (and of senders)."""
+    """The Celery application: broker, options and beat schedule (all a sender needs).
+
+    The `worker` and `beat` processes load it through backend.worker, which adds the tasks.
+    """
     global _celery
     if _celery is not None:
         return _celery
@@ -158,23 +159,4 @@ def _make_celery():
         f"{name}-every-{int(interval)}s": {"task": f"smartbcc.{name}", "schedule": interval, "args": args}
         for interval, name, args in PERIODIC
     }
-    _load_tasks()
-    for name in TASKS:
-        app.task(name=f"smartbcc.{name}", bind=False, typing=False)(_celery_entry(name))
     return app
-
-
-_worker_services = None
-
-
-def _celery_entry(name: str):
-    def run(*args):
-        global _worker_services
-        if _worker_services is None:
-            from .config import Settings
-            from .services import Services
-
-            _worker_services = Services.create(Settings.from_env(jobs="eager"))
-        TASKS[name](_worker_services, *args)
-    run.__name__ = name.replace(".", "_")
-    return run

@@ -25,6 +25,7 @@ class Services:
         from .blobs import BlobStore
         from .jobs import JobRunner
 
+        load_jobs()
         db = Database(settings.database_url)
         services = cls(settings=settings, db=db, blobs=BlobStore(settings.blob_dir), jobs=None)  # type: ignore[arg-type]
         services.jobs = JobRunner(services)
@@ -36,3 +37,12 @@ class Services:
     def close(self) -> None:
         self.jobs.shutdown()
         self.db.dispose()
+
+
+def load_jobs() -> None:
+    """Registers every job (backend.tasks) by importing the modules that define them.
+
+    Done by whoever runs jobs: Services.create (the job runner) and the Celery worker.
+    """
+    from .pipeline import runner  # noqa: F401
+    from .providers import tasks  # noqa: F401

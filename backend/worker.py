@@ -1,4 +1,44 @@
-"""Entry point of the Celery `worker` and `beat` processes: `celery -A backend.worker worker`."""
-from .jobs import celery_app
+"""Entry point of the Celery `worker` and `beat` processes: `celery -A backend.worker worker`.
 
-app = celery_app()
+Every registered job (backend.tasks) becomes the Celery task ``smartbcc.<name>``;
+it runs eagerly on this process's own services, built at the first task.
+"""
+from __future__ import annotations
+
+import threading
+
+from .config import Settings
+from .jobs import celery_app
+from .services import Services, load_jobs
+from .tasks import TASKS
+
+_services: Services | None = None
+_services_lock = threading.Lock()
+
+
+def worker_services() -> Services:
+    global _services
+    if _services is None:
+        with _services_lock:
+            if _services is None:
+                services = Services.create(Settings.from_env(jobs="eager"))
+                services.jobs.celery_worker = True
+                _services = services
+    return _services
+
+
+def _entry(name: str):
+    def run(*args):
+        TASKS[name](worker_services(), *args)
+    run.__name__ = name.replace(".", "_")
+    return run
+
+
+def register_tasks(app):
+    load_jobs()
+    for name in TASKS:
+        app.task(name=f"smartbcc.{name}", bind=False, typing=False)(_entry(name))
+    return app
+
+
+app = register_tasks(celery_app())

@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, given, settings as hsettings  # noqa: E402
 from backend.accounts import create_company, create_user  # noqa: E402
 from backend.config import Settings  # noqa: E402
 from backend.intake.checks import read_headers  # noqa: E402
+from backend.mail.mime import parse_message  # noqa: E402
 from backend.migrate import upgrade  # noqa: E402
 from backend.models import InboundRecord  # noqa: E402
-from backend.pipeline.mime import parse_message  # noqa: E402
 from backend.pipeline.runner import process_inbound  # noqa: E402
 from backend.services import Services  # noqa: E402
 from tests.security.fuzz_inputs import hostile  # noqa: E402

@@ -615,7 +615,9 @@ def apply_experiments(services, experiments: list[str]) -> None:
                     last[0] = time.monotonic()
             setattr(smtp.SmartBccHandler, name, stamped)
             _UNDO.append((smtp.SmartBccHandler, name, orig_fn))
-        jobs._load_tasks()
+        from backend.services import load_jobs
+
+        load_jobs()
         orig_task = jobs.TASKS["process_inbound"]
 
         def yielding(svc, record_id):

@@ -21,4 +21,4 @@ def test_mail_to_deal_address_appears_in_deal_view(client, acme, send_mail):
     assert {(lk["item_type"], lk["item_id"]) for lk in thread["links"]} == {("deal", deal["id"]), ("person", person["id"])}
     messages = client.get(f"/api/v1/deals/{deal['id']}/mailMessages", headers=acme.auth).json["data"]
     assert [m["subject"] for m in messages] == ["Proposal"]
-    assert any(d["stage"] == "links" and d["outcome"] == "deal-linked" for d in messages[0]["arrivals"][0]["decisions"])
+    assert any(d["stage"] == "links" and d["outcome"] == "item-address" for d in messages[0]["arrivals"][0]["decisions"])

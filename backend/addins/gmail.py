@@ -13,9 +13,13 @@ from sqlalchemy import select
 from .. import addresses
 from ..api.auth import enforce_api_limits
 from ..api.common import db_session, services
+from ..domain.autolink import contacts_by_address
+from ..domain.items import titles
+from ..domain.linkrules import contact_items
+from ..domain.visibility import thread_id_by_message_id
+from ..request_scope import actor
 from ..api.errors import ApiError
-from ..models import (Company, Deal, Lead, MailMessage, MailThread, Person, PersonEmail, Project,
-                      ThreadLink)
+from ..models import Company, ThreadLink
 from . import gmail_cards as cards
 from .auth import unauthorized
 from .resolve import Choice, parse_addresses, resolve
@@ -25,7 +29,6 @@ from .tokens_google import verify_system_token, verify_user_token
 log = logging.getLogger(__name__)
 bp = Blueprint("gmail_addon", __name__, url_prefix="/addons/gmail")
 GMAIL_TIMEOUT = 5.0
-ITEM_MODELS = {"deal": Deal, "lead": Lead, "project": Project, "person": Person}
 
 
 def _settings():
@@ -116,29 +119,19 @@ def _thread_links(thread_id: int) -> list[tuple[str, str]]:
     links = session.execute(select(ThreadLink.item_type, ThreadLink.item_id).where(
         ThreadLink.company_id == g.company_id, ThreadLink.thread_id == thread_id,
         ThreadLink.removed.is_(False)).order_by(ThreadLink.id)).all()
-    named = []
-    for item_type, item_id in links:
-        model = ITEM_MODELS.get(item_type)
-        if model is None:
-            continue
-        label = model.name if model is Person else model.title
-        title = session.scalar(select(label).where(model.company_id == g.company_id, model.id == item_id))
-        if title is not None:
-            named.append((item_type, title))
-    return named
+    found = titles(session, g.company_id, links)
+    return [(item_type, found[(item_type, item_id)]) for item_type, item_id in links if (item_type, item_id) in found]
 
 
 def _sender(address: str) -> tuple[str | None, list[tuple[str, str]]]:
+    """What the CRM knows of a sender: their name, open deals and leads (as the link rules see them)."""
     session = db_session()
-    person = session.execute(select(Person.id, Person.name).join(PersonEmail, PersonEmail.person_id == Person.id)
-                             .where(PersonEmail.company_id == g.company_id, PersonEmail.email == address)).first()
-    if person is None:
+    contacts = contacts_by_address(session, g.company_id, [address])
+    if not contacts:
         return None, []
-    deals = session.scalars(select(Deal.title).where(Deal.company_id == g.company_id, Deal.person_id == person.id,
-                                                     Deal.status == "open").order_by(Deal.id))
-    leads = session.scalars(select(Lead.title).where(Lead.company_id == g.company_id, Lead.person_id == person.id)
-                            .order_by(Lead.id))
-    return person.name, [("deal", t) for t in deals] + [("lead", t) for t in leads]
+    leads, _projects, deals = contact_items(session, g.company_id, [contacts[0].person_id])
+    pid = contacts[0].person_id
+    return contacts[0].name, [("deal", d.title) for d in deals[pid]] + [("lead", lead.title) for lead in leads[pid]]
 
 
 def lookup_message(headers: dict[str, str]) -> dict:
@@ -146,12 +139,8 @@ def lookup_message(headers: dict[str, str]) -> dict:
     found: dict = {}
     message_id = _normalize_message_id(headers.get("message-id", ""))
     if message_id:
-        thread_id = db_session().scalar(
-            select(MailMessage.thread_id).join(MailThread, MailThread.id == MailMessage.thread_id).where(
-                MailMessage.company_id == g.company_id, MailMessage.message_id_header == message_id[:255],
-                MailMessage.deleted_at.is_(None),
-                # A colleague's private thread stays invisible here too.
-                (MailThread.owner_id == g.user.id) | MailThread.shared.is_(True)).limit(1))
+        # A colleague's private thread stays invisible here too.
+        thread_id = thread_id_by_message_id(db_session(), actor(), message_id)
         if thread_id is not None:
             found["logged"] = True
             found["links"] = _thread_links(thread_id)
@@ -179,7 +168,7 @@ def _draft(event: dict) -> dict[str, list[str]]:
 def _resolve(event: dict, choice: Choice) -> tuple[dict, dict[str, list[str]]]:
     draft = _draft(event)
     session = db_session()
-    result = resolve(session, session.get(Company, g.company_id), _settings().mail_domain,
+    result = resolve(session, actor(), session.get(Company, g.company_id), _settings().mail_domain,
                      to=parse_addresses(draft["to"], "to"), cc=parse_addresses(draft["cc"], "cc"),
                      bcc=parse_addresses(draft["bcc"], "bcc"), choice=choice)
     return result, draft

@@ -7,6 +7,7 @@ from flask import Blueprint, Response, g, request
 from marshmallow import Schema, fields
 
 from ..api.common import db_session, json_body, ok, services
+from ..request_scope import actor
 from ..api.errors import ApiError
 from ..api.openapi import document
 from ..config import PROJECT_ROOT
@@ -50,12 +51,29 @@ class AddinCandidatesSchema(Schema):
     leads = fields.List(fields.Nested(AddinCandidateSchema))
 
 
+class AddinLinkSchema(AddinCandidateSchema):
+    rule = fields.Str()
+
+
+class AddinRuleSchema(Schema):
+    rule = fields.Str()
+    hit = fields.Bool()
+    code = fields.Str()
+    reason = fields.Str()
+
+
 class AddinResolveSchema(Schema):
     address = fields.Str(metadata={"description": "The one Smart Bcc address the draft should carry"})
     reason = fields.Str()
-    reason_code = fields.Str(metadata={"enum": ["chosen", "chosen-without-address", "none-chosen",
-                                                "only-open-deal", "several-open-deals", "no-open-deal",
-                                                "no-known-recipients"]})
+    reason_code = fields.Str(metadata={"enum": ["chosen", "chosen-without-address", "none-chosen", "item-address",
+                                                "only-open-deal", "several-open-deals", "setting-off",
+                                                "no-open-deal", "no-known-recipients"]})
+    needs_deal_choice = fields.Bool(metadata={
+        "description": "The recipients' contacts have several open deals: the mail waits for a choice"})
+    links = fields.List(fields.Nested(AddinLinkSchema), metadata={
+        "description": "What the mail will be linked to when it arrives (the pipeline's link rules)"})
+    rules = fields.List(fields.Nested(AddinRuleSchema), metadata={
+        "description": "Each link rule, in order: whether it fired and why"})
     item = fields.Nested(AddinCandidateSchema, allow_none=True)
     company_address = fields.Str()
     candidates = fields.Nested(AddinCandidatesSchema)
@@ -76,7 +94,7 @@ def resolve_view():
     choice = parse_choice(body.get("item"))
     session = db_session()
     company = session.get(Company, g.company_id)
-    return ok(resolve(session, company, _settings().mail_domain, to=to, cc=cc, bcc=bcc, choice=choice))
+    return ok(resolve(session, actor(), company, _settings().mail_domain, to=to, cc=cc, bcc=bcc, choice=choice))
 
 
 def _admin():

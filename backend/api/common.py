@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from flask import current_app, g, jsonify, request
-from sqlalchemy import ARRAY, BigInteger, ColumnElement, Select, any_, bindparam, select
-from sqlalchemy.orm import Session
+from flask import g, jsonify, request
+from sqlalchemy import ColumnElement, Select, select
 
-from .errors import ApiError, not_found
+from ..domain import items, sql
+from ..domain.items import MAX_ID
+from ..request_scope import actor, db_session, services  # noqa: F401  (the API's names for them)
+from .errors import ApiError
 
 T = TypeVar("T")
 MAX_LIMIT = 500
-# Ids are 64-bit; a larger number can name nothing and would overflow the database driver.
-MAX_ID = 2**63 - 1
 MAX_START = 2**62
 
 
@@ -21,16 +21,6 @@ def _whole_number(raw: str) -> int | None:
     if raw.isascii() and raw.isdigit() and len(raw) <= 30:
         return int(raw)
     return None
-
-
-def services():
-    return current_app.extensions["smartbcc"]
-
-
-def db_session() -> Session:
-    if "db_session" not in g:
-        g.db_session = services().db.sessionmaker()
-    return g.db_session
 
 
 def ok(data: Any, status: int = 200, additional: dict | None = None):
@@ -48,13 +38,7 @@ def scoped(model) -> Select:
 
 
 def get_or_404(model: type[T], item_id: int, what: str | None = None) -> T:
-    # Another company's id looks exactly like a missing one.
-    if not 1 <= item_id <= MAX_ID:
-        raise not_found(what or model.__name__.lower())
-    obj = db_session().scalar(scoped(model).where(model.id == item_id))
-    if obj is None:
-        raise not_found(what or model.__name__.lower())
-    return obj
+    return items.item_for(db_session(), g.company_id, model, item_id, what)
 
 
 def paging() -> tuple[int, int]:
@@ -78,11 +62,8 @@ def paging() -> tuple[int, int]:
 
 
 def in_ids(column, ids: list[int]) -> ColumnElement:
-    """``column IN ids``. On PostgreSQL as ``= ANY(array)``: one parameter, so the statement's text
-    is the same for every list (the driver converts and caches it once) however long the list."""
-    if db_session().get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(BigInteger)))
-    return column.in_(ids)
+    """``column IN ids`` for the request's session (see domain.sql.in_ids)."""
+    return sql.in_ids(db_session(), column, ids)
 
 
 def pagination(start: int, limit: int, more: bool, total: int | None = None) -> dict:

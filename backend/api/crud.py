@@ -4,45 +4,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, g, request
-from sqlalchemy import select
 
-from ..models import Organization, Person, User
+from ..domain import items
 from .auth import login_required
 from .common import db_session, get_or_404, json_body, ok, paginated, scoped
 from .fastdump import dumper
-from .errors import ApiError
 from .openapi import document
-
-REFERENCES = {
-    "person_id": (Person, "person"),
-    "organization_id": (Organization, "organization"),
-    "owner_id": (User, "user"),
-}
-
-
-def missing_reference(model, what: str, value: int) -> str | None:
-    """Why ``value`` cannot refer to a ``model`` row of the caller's company, or None if it can."""
-    exists = db_session().scalar(select(model.id).where(model.company_id == g.company_id, model.id == value))
-    return None if exists is not None else f"No {what} with id {value} in your company."
-
-
-def reference_error(errors: dict[str, list[str]]) -> ApiError:
-    """The 400 for references that name nothing; one problem is also the headline (pages show it)."""
-    headline = next(iter(errors.values()))[0] if len(errors) == 1 else \
-        "The request refers to items that do not exist."
-    return ApiError(400, headline, errors)
-
 
 def check_references(data: dict) -> None:
     """Every ``*_id`` in ``data`` must name a row of the caller's company."""
-    errors = {}
-    for field, (model, what) in REFERENCES.items():
-        value = data.get(field)
-        problem = missing_reference(model, what, value) if value is not None else None
-        if problem:
-            errors[field] = [problem]
-    if errors:
-        raise reference_error(errors)
+    items.check_references(db_session(), g.company_id, data)
 
 
 class Resource:

@@ -8,23 +8,13 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from ..domain.errors import DomainError, not_found  # noqa: F401  (re-exported for the adapters)
+
 log = logging.getLogger(__name__)
 
 
-class ApiError(Exception):
-    """An error the caller can act on; the message says what to do."""
-
-    def __init__(self, status: int, message: str, errors: dict | None = None,
-                 headers: dict | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.errors = errors or {}
-        self.headers = headers or {}
-
-
-def not_found(what: str = "item") -> ApiError:
-    return ApiError(404, f"No such {what}, or you do not have access to it.")
+# Rules raise DomainError; the API knows it by its old name.
+ApiError = DomainError
 
 
 def error_response(status: int, message: str, errors: dict | None = None, headers: dict | None = None):

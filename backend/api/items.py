@@ -1,11 +1,12 @@
 """Organizations, deals, leads and projects; deals and leads carry their own Smart Bcc address."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, request
-from sqlalchemy import delete
+from flask import Blueprint, g, request
 
 from .. import addresses
-from ..models import Company, Deal, Lead, Organization, Project, ThreadLink
+from ..models import Deal, Lead, Organization, Project
+from ..domain.items import forget_item
+from ..request_scope import item_bcc_address
 from .common import db_session, id_arg, scoped, text_arg
 from .fastdump import dumper
 from .crud import Resource
@@ -15,22 +16,13 @@ from .schemas import DealSchema, LeadSchema, OrganizationSchema, ProjectSchema
 bp = Blueprint("items", __name__)
 
 
-def item_bcc_address(company: Company, kind: str, token: str | None) -> str:
-    if not token:
-        return ""
-    mail_domain = current_app.extensions["smartbcc"].settings.mail_domain
-    return addresses.item_address(company.slug, kind, token, mail_domain)
-
-
 class _LinkedItem(Resource):
     """An item threads can be linked to: deleting it removes those links."""
 
     item_type: str
 
     def before_delete(self, obj) -> None:
-        db_session().execute(delete(ThreadLink).where(
-            ThreadLink.company_id == g.company_id, ThreadLink.item_type == self.item_type,
-            ThreadLink.item_id == obj.id))
+        forget_item(db_session(), g.company_id, self.item_type, obj.id)
 
     list_params = (("person_id", "integer", "Only those of this person."),
                    ("term", "string", "Only those whose title contains this."))

@@ -11,7 +11,10 @@ class LinkSchema(Schema):
     item_type = fields.Str(required=True, validate=validate.OneOf(LINK_TYPES))
     item_id = fields.Int(required=True, validate=validate.Range(min=1))
     origin = fields.Str(dump_only=True)
-    reason = fields.Str(dump_only=True)
+    rule = fields.Str(dump_only=True, allow_none=True, metadata={
+        "description": "The link rule that made it (item-address, contacts, contact-leads, contact-projects, "
+                       "only-open-deal); null when linked by hand"})
+    reason = fields.Str(dump_only=True, metadata={"description": "Why, in words, true now"})
     title = fields.Str(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
 

@@ -8,15 +8,17 @@ from sqlalchemy import Select, select
 from .. import models as m
 from ..models import Attachment, InboundRecord, MailMessage, MailThread, Participant, ThreadLink
 from .auth import login_required
-from .common import db_session, get_or_404, in_ids, json_body, ok, paginated, pagination, paging, scoped
-from .errors import ApiError
+from .common import db_session, get_or_404, in_ids, json_body, ok, paginated, pagination, paging, scoped, services
 from .fastdump import dumper
-from .linking import add_link, create_item, link_titles, live_link_or_404, remove_link
 from .mail_schemas import (AttachmentSchema, CreateItemSchema, LinkSchema, MessageSchema, ParticipantSchema,
                            ThreadPatchSchema, ThreadSchema)
 from .openapi import FLAG, document
-from .visibility import (attachment_response, inbox_page, message_or_404, messages_linked_to, remove_message,
-                         thread_or_404)
+from ..domain import manual, reasons, threads
+from ..domain.items import titles as titles_of
+from ..domain.identity import company_user_ids
+from ..domain.inbox import inbox_page
+from ..domain.visibility import message_for, messages_linked_to, thread_for
+from ..request_scope import actor, attachment_response
 
 bp = Blueprint("mailbox", __name__)
 thread_schema, message_schema, link_schema = ThreadSchema(), MessageSchema(), LinkSchema()
@@ -69,7 +71,8 @@ message_head_schema = MessageSchema(exclude=("participants", "attachments"))
 dump_message_head, dump_participant, dump_attachment = (
     dumper(message_head_schema), dumper(participant_schema), dumper(attachment_schema))
 THREAD_COLUMNS = _columns(MailThread, thread_schema)
-LINK_COLUMNS = _columns(ThreadLink, link_schema, "thread_id")
+LINK_COLUMNS = _columns(ThreadLink, link_schema, "thread_id", "id", "origin", "rule", "facts", "reason", "removed",
+                        "created_at", "created_by_id")
 MESSAGE_COLUMNS = _columns(MailMessage, message_head_schema, "sender_email", "sender_name",
                            "forwarded_by_email", "forwarded_by_user_id")
 BODY_COLUMNS = (MailMessage.body_text, MailMessage.body_html)
@@ -90,35 +93,27 @@ def _rows_by(parent_ids: list[int], columns: tuple, key, *where) -> dict[int, li
     return found
 
 
-def last_messages(thread_ids: list[int]) -> dict[int, tuple[int, str, str]]:
-    """Each thread's newest live message as (id, sender email, sender name), in one query (one
-    index probe per thread)."""
-    newest = (select(MailMessage.id)
-              .where(MailMessage.thread_id == MailThread.id, MailMessage.deleted_at.is_(None))
-              .order_by(MailMessage.sent_at.desc(), MailMessage.id.desc()).limit(1)
-              .correlate(MailThread).scalar_subquery())
-    rows = db_session().execute(
-        select(MailMessage.thread_id, MailMessage.id, MailMessage.sender_email, MailMessage.sender_name)
-        .where(MailMessage.id.in_(select(newest).where(in_ids(MailThread.id, thread_ids)))))
-    return {thread_id: (message_id, email, name) for thread_id, message_id, email, name in rows}
-
-
-def dump_threads(threads: list) -> list[dict]:
-    """Threads (objects or rows) with their live links (titled) and last sender: three queries
-    for any number."""
-    if not threads:
+def dump_threads(threads_: list) -> list[dict]:
+    """Threads (objects or rows) with their live links (titled, with the reason worded now) and
+    last sender: a fixed number of queries for any number."""
+    if not threads_:
         return []
-    ids = [t.id for t in threads]
+    session = db_session()
+    ids = [t.id for t in threads_]
     live = _rows_by(ids, LINK_COLUMNS, ThreadLink.thread_id, ThreadLink.removed.is_(False))
-    titles = link_titles([lk for links in live.values() for lk in links])
-    last = last_messages(ids)
+    all_links = [lk for links in live.values() for lk in links]
+    titles = titles_of(session, g.company_id, ((lk.item_type, lk.item_id) for lk in all_links))
+    why = reasons.describe(session, g.company_id, all_links)
+    last = threads.last_messages(session, ids)
+    users = company_user_ids(session, g.company_id, (newest[1] for newest in last.values()))
     out = []
-    for thread in threads:
+    for thread in threads_:
         data = dump_thread_row(thread)
-        data["links"] = [dict(dump_link_row(lk), title=titles.get((lk.item_type, lk.item_id), ""))
-                         for lk in live[thread.id]]
+        data["links"] = [dict(dump_link_row(lk), title=titles.get((lk.item_type, lk.item_id), ""),
+                              reason=why.get(lk.id, lk.reason)) for lk in live[thread.id]]
         newest = last.get(thread.id)
-        data["last_sender"] = {"email": newest[1], "name": newest[2]} if newest else None
+        data["last_sender"] = {"email": newest[1], "name": newest[2], "user_id": users.get(newest[1])} \
+            if newest else None
         out.append(data)
     return out
 
@@ -184,7 +179,7 @@ class _DumpAll:
 @login_required
 def list_threads():
     start, limit = paging()
-    page = inbox_page(request.args.get("q") or "", request.args.get("include_auto") in ("1", "true"), start, limit,
+    page = inbox_page(db_session(), actor(), request.args.get("q") or "", request.args.get("include_auto") in ("1", "true"), start, limit,
                       needs_deal_choice=request.args.get("needs_deal_choice") in ("1", "true"),
                       with_total=request.args.get("include_total") in ("1", "true"))
     by_id = {t.id: t for t in db_session().execute(select(*THREAD_COLUMNS).where(in_ids(MailThread.id, page.ids)))} \
@@ -196,13 +191,13 @@ def list_threads():
 @bp.get("/mailbox/mailThreads/<int:thread_id>")
 @login_required
 def get_thread(thread_id: int):
-    return ok(dump_thread(thread_or_404(thread_id)))
+    return ok(dump_thread(thread_for(db_session(), actor(), thread_id)))
 
 
 @bp.get("/mailbox/mailThreads/<int:thread_id>/mailMessages")
 @login_required
 def thread_messages(thread_id: int):
-    thread = thread_or_404(thread_id)
+    thread = thread_for(db_session(), actor(), thread_id)
     include_body = request.args.get("include_body") in ("1", "true")
     # Lists leave the bodies in the database unless asked for: they can be megabytes per message.
     query = message_rows(select(MailMessage).where(MailMessage.thread_id == thread.id,
@@ -211,32 +206,28 @@ def thread_messages(thread_id: int):
     return ok(dump_messages(db_session().execute(query).all(), include_body))
 
 
-def _owner_only(thread: MailThread, action: str) -> None:
-    if thread.owner_id != g.user.id:
-        raise ApiError(403, f"Only the thread's owner can {action}; it was shared with you.")
-
-
 @bp.patch("/mailbox/mailThreads/<int:thread_id>")
 @login_required
 def patch_thread(thread_id: int):
-    thread = thread_or_404(thread_id)
+    thread = thread_for(db_session(), actor(), thread_id)
     data = ThreadPatchSchema().load(json_body())
+    session, who = db_session(), actor()
     if "shared" in data:
-        _owner_only(thread, "share or unshare it")
-        thread.shared = data["shared"]
+        manual.share(who, thread, data["shared"])
     for field, item_type in (("deal_id", "deal"), ("lead_id", "lead"), ("project_id", "project")):
         if field not in data:
             continue
-        current = [lk for lk in thread.links if lk.item_type == item_type and not lk.removed]
         if data[field] is None:
-            for lk in current:
-                remove_link(thread, lk)
-            continue
-        # Setting deal_id replaces the thread's deal, the way a rep picks one.
-        for lk in current:
-            if lk.item_id != data[field]:
-                remove_link(thread, lk)
-        add_link(thread, item_type, data[field], field=field)
+            for lk in manual.live_links(thread, item_type):
+                manual.unlink(who, thread, lk)
+        elif item_type == "deal":
+            # Setting deal_id replaces the thread's deal, the way a rep picks one.
+            manual.set_deal(session, who, thread, data[field], field)
+        else:
+            for lk in manual.live_links(thread, item_type):
+                if lk.item_id != data[field]:
+                    manual.unlink(who, thread, lk)
+            manual.link(session, who, thread, item_type, data[field], field)
     db_session().commit()
     return ok(dump_thread(thread))
 
@@ -244,9 +235,9 @@ def patch_thread(thread_id: int):
 @bp.post("/mailbox/mailThreads/<int:thread_id>/links")
 @login_required
 def post_link(thread_id: int):
-    thread = thread_or_404(thread_id)
+    thread = thread_for(db_session(), actor(), thread_id)
     data = link_schema.load(json_body())
-    add_link(thread, data["item_type"], data["item_id"])
+    manual.link(db_session(), actor(), thread, data["item_type"], data["item_id"])
     db_session().commit()
     return ok(dump_thread(thread), 201)
 
@@ -254,8 +245,8 @@ def post_link(thread_id: int):
 @bp.delete("/mailbox/mailThreads/<int:thread_id>/links/<item_type>/<int:item_id>")
 @login_required
 def delete_link(thread_id: int, item_type: str, item_id: int):
-    thread = thread_or_404(thread_id)
-    remove_link(thread, live_link_or_404(thread, item_type, item_id))
+    thread = thread_for(db_session(), actor(), thread_id)
+    manual.unlink(actor(), thread, manual.live_link(thread, item_type, item_id))
     db_session().commit()
     return ok(dump_thread(thread))
 
@@ -263,9 +254,9 @@ def delete_link(thread_id: int, item_type: str, item_id: int):
 @bp.post("/mailbox/mailThreads/<int:thread_id>/create-item")
 @login_required
 def post_create_item(thread_id: int):
-    thread = thread_or_404(thread_id)
+    thread = thread_for(db_session(), actor(), thread_id)
     data = CreateItemSchema().load(json_body())
-    item = create_item(thread, data)
+    item = manual.create_item(db_session(), actor(), thread, data)
     db_session().commit()
     return ok({"item_type": data["type"], "item_id": item.id, "thread": dump_thread(thread)}, 201)
 
@@ -274,29 +265,29 @@ def post_create_item(thread_id: int):
 @login_required
 def get_message(message_id: int):
     include_body = request.args.get("include_body") in ("1", "true")
-    return ok(dump_message(message_or_404(message_id), include_body))
+    return ok(dump_message(message_for(db_session(), actor(), message_id), include_body))
 
 
 @bp.get("/mailbox/mailMessages/<int:message_id>/attachments/<int:attachment_id>")
 @login_required
 def get_attachment(message_id: int, attachment_id: int):
-    return attachment_response(message_or_404(message_id), attachment_id)
+    return attachment_response(message_for(db_session(), actor(), message_id), attachment_id)
 
 
 @bp.delete("/mailbox/mailMessages/<int:message_id>")
 @login_required
 def delete_message(message_id: int):
-    message = message_or_404(message_id)
-    _owner_only(message.thread, "delete its messages")
-    remove_message(message)
-    db_session().commit()
+    session = db_session()
+    deletion = threads.delete_message(session, actor(), message_id)
+    session.commit()
+    threads.drop_unused_blobs(session, services().blobs, deletion.blobs)
     return ok({"id": message_id, "deleted": True})
 
 
 def _item_messages(item_type: str, model):
     def view(item_id: int):
         get_or_404(model, item_id, item_type)
-        query = message_rows(messages_linked_to(item_type, item_id)
+        query = message_rows(messages_linked_to(actor(), item_type, item_id)
                              .order_by(MailMessage.sent_at.desc(), MailMessage.id.desc()))
         return paginated(query, _DumpAll(dump_messages), as_rows=True)
     view.__name__ = f"{item_type}_mail_messages"

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, g
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from ..models import Person, PersonEmail, ThreadLink
+from ..domain.items import forget_item
+from ..models import Person, PersonEmail
 from .common import db_session, scoped, text_arg
 from .crud import Resource
 from .errors import ApiError
@@ -78,9 +79,7 @@ class Persons(Resource):
             _claim_emails(obj, entries)
 
     def before_delete(self, obj) -> None:
-        db_session().execute(delete(ThreadLink).where(
-            ThreadLink.company_id == g.company_id, ThreadLink.item_type == "person",
-            ThreadLink.item_id == obj.id))
+        forget_item(db_session(), g.company_id, "person", obj.id)
 
 
 Persons().register(bp)

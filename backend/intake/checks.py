@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from .. import addresses
-from ..pipeline.mime_addresses import clean_text, decode_words, parse_address_header, unescape
 from ..config import Settings
+from ..mail.headers import clean_text, decode_words, parse_address_header, unescape
 from ..models import Company, CompanyAddressAlias, Deal, Lead, SenderAddress, User
 
 SETTINGS_PATH = "Settings > Smart Bcc > accepted addresses"

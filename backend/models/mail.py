@@ -99,7 +99,13 @@ class ThreadLink(CompanyScoped, Base):
     item_type: Mapped[str] = mapped_column(Str(8))
     item_id: Mapped[int] = mapped_column(BigId)
     origin: Mapped[str] = mapped_column(Str(8))
+    # What linked it, as the words of the time (kept for links made before ``rule`` existed).
     reason: Mapped[str] = mapped_column(LongText, default="")
+    # The rule that linked it (backend/domain/linkrules.py names) and the facts it saw then:
+    # the reason shown is worded from these when it is read, so it names items by their current
+    # titles and says when a condition held only then (backend/domain/reasons.py).
+    rule: Mapped[str | None] = mapped_column(Str(32))
+    facts: Mapped[dict | None] = mapped_column(default=None)
     # A link the user removed stays as a tombstone so automatic rules do not
     # add it back with the next message.
     removed: Mapped[bool] = mapped_column(Boolean, default=False)

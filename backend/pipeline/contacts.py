@@ -21,7 +21,7 @@ class Contacts:
 
     def run(self, ctx: Context) -> None:
         if ctx.parsed.auto_kind:
-            ctx.decide(self.name, "skipped", f"automatic mail ({ctx.parsed.auto_kind}) creates no contacts")
+            ctx.decide(self.name, "skipped", f"Automatic mail ({ctx.parsed.auto_kind}): nobody in it becomes a contact.")
             return
         created = []
         for p in ctx.participants:
@@ -37,6 +37,6 @@ class Contacts:
                     other.person_id = person.id
             created.append(f"{name} <{p.address.key}>")
         if created:
-            ctx.decide(self.name, "created", "new contact(s): " + ", ".join(created))
+            ctx.decide(self.name, "created", "New contact" + ("s" if len(created) > 1 else "") + ": " + ", ".join(created) + ".")
         else:
-            ctx.decide(self.name, "none", "every external participant already is a contact")
+            ctx.decide(self.name, "none", "Everyone outside the company already is a contact.")

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from ..mail.message import Address, ParsedMessage
+from ..mail.view import MessageView
 from ..models import InboundRecord, MailMessage, MailThread, User
-from .message import Address, ParsedMessage
-from .view import MessageView
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..mail.forwards import ForwardedOriginal
     from ..services import Services
-    from .forwards import ForwardedOriginal
 
 
 class StopPipeline(Exception):

@@ -6,7 +6,9 @@ import re
 
 from sqlalchemy import select
 
-from ..models import MailMessage, ThreadLink
+from ..domain import autolink, threads
+from ..domain.items import named
+from ..models import MailMessage
 from .context import Context, StopPipeline
 
 _SPACE = re.compile(r"\s+")
@@ -41,38 +43,21 @@ class Dedupe:
         existing = ctx.session.scalar(select(MailMessage).where(
             MailMessage.company_id == ctx.company_id, MailMessage.dedupe_key == ctx.dedupe_key))
         if existing is None:
-            ctx.decide(self.name, "new", "first arrival of this message", key=ctx.dedupe_key)
+            ctx.decide(self.name, "new", "First copy of this mail.", key=ctx.dedupe_key)
             return
         ctx.record.message_id = existing.id
         ctx.message = existing
         if existing.deleted_at is not None:
+            threads.forget_copy(ctx.session, ctx.record, ctx.services.blobs)
             ctx.decide(self.name, "duplicate-of-deleted",
-                       f"already received as message {existing.id}, which was deleted; not restored")
+                       "Another copy of a mail that was deleted: it is not logged again.")
             raise StopPipeline
-        added = self._merge_links(ctx, existing)
-        reason = f"already stored as message {existing.id}"
-        reason += f"; added links: {', '.join(added)}" if added else "; nothing new to merge"
+        addressed = [(r["kind"], r["item_id"]) for r in ctx.routes if r.get("kind") in ("deal", "lead")]
+        added = autolink.merge_addressed(ctx.session, ctx.company_id, existing.thread,
+                                         autolink.addressed_items(ctx.session, ctx.company_id, addressed))
+        reason = "Already logged: this is another copy of the same mail."
+        if added:
+            reason += " Also linked to " + ", ".join(named(i.item_type, i.title) for i in added) + \
+                      ", whose Smart Bcc address it was sent to."
         ctx.decide(self.name, "duplicate", reason, message_id=existing.id)
         raise StopPipeline
-
-    @staticmethod
-    def _merge_links(ctx: Context, existing: MailMessage) -> list[str]:
-        added = []
-        for route in ctx.routes:
-            kind, item_id = route.get("kind"), route.get("item_id")
-            if kind not in ("deal", "lead"):
-                continue
-            link = ctx.session.scalar(select(ThreadLink).where(
-                ThreadLink.thread_id == existing.thread_id, ThreadLink.item_type == kind,
-                ThreadLink.item_id == item_id))
-            if link is None:
-                ctx.session.add(ThreadLink(
-                    company_id=ctx.company_id, thread_id=existing.thread_id, item_type=kind,
-                    item_id=item_id, origin="address",
-                    reason=f"sent to the Smart Bcc address of {kind} {item_id} (second arrival)"))
-                added.append(f"{kind} {item_id}")
-                if kind == "deal":
-                    existing.thread.needs_deal_choice = False
-            elif link.removed:
-                continue  # the rep removed it on purpose
-        return added

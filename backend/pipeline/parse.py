@@ -4,8 +4,9 @@ from __future__ import annotations
 from dataclasses import fields, is_dataclass, replace
 from datetime import datetime
 
+from ..mail.automatic import explain
+from ..mail.mime import parse_file, parse_message
 from .context import Context
-from .mime import parse_file, parse_message
 
 
 def scrub(value):
@@ -33,7 +34,12 @@ class Parse:
         ctx.parsed = scrub(parse_message(ctx.raw) if ctx.raw is not None
                            else parse_file(ctx.services.blobs.path(ctx.record.raw_sha256)))
         p = ctx.parsed
-        reason = f"subject {p.subject[:80]!r}, {len(p.attachments)} attachment(s)"
+        count = len(p.attachments)
+        reason = f"Read the mail: {count} attachment{'' if count == 1 else 's'}." if count else "Read the mail."
         if p.defects:
-            reason += f"; {len(p.defects)} problem(s) read around: " + "; ".join(p.defects[:3])
+            reason += (f" {len(p.defects)} flaw{'' if len(p.defects) == 1 else 's'} in its format read around "
+                       "(listed under defects).")
         ctx.decide(self.name, "parsed", reason, defects=p.defects[:20])
+        if p.auto_kind:
+            ctx.decide(self.name, "automatic", explain(p.auto_kind, p.auto_reason or ""),
+                       rule=p.auto_rule, kind=p.auto_kind)

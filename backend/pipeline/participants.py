@@ -4,22 +4,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from .. import addresses
-from ..models import PersonEmail, SenderAddress, User
+from ..domain.identity import company_user_ids
+from ..models import PersonEmail
 from .context import Context, ParticipantInfo
 
 ROLES = ("from", "to", "cc")
-
-
-def company_user_ids(session, company_id: int, emails: set[str]) -> dict[str, int]:
-    """Address -> user id, for account and verified alternative addresses."""
-    if not emails:
-        return {}
-    found = dict(session.execute(select(User.email, User.id).where(
-        User.company_id == company_id, User.email.in_(emails))).all())
-    found.update(session.execute(select(SenderAddress.email, SenderAddress.user_id).where(
-        SenderAddress.company_id == company_id, SenderAddress.email.in_(emails),
-        SenderAddress.verified_at.is_not(None))).all())
-    return found
 
 
 class Participants:
@@ -50,7 +39,11 @@ class Participants:
             p.person_id = None if p.user_id else persons.get(p.address.key)
         ctx.participants = listed
         external = sorted({p.address.key for p in listed if p.external})
-        reason = f"{len(listed)} participant(s); external: {', '.join(external) or 'none'}"
+        colleagues = len(listed) - len([p for p in listed if p.external])
+        reason = (f"Outside the company: {', '.join(external)}." if external
+                  else "Nobody outside the company takes part.")
+        if colleagues:
+            reason += f" From the company: {colleagues}."
         if skipped:
-            reason += f"; {skipped} Smart Bcc address(es) left out"
+            reason += " Smart Bcc addresses are not participants."
         ctx.decide(self.name, "listed", reason)

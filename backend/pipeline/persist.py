@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from ..domain import threads
+from ..mail.textutil import snippet
 from ..models import Attachment, MailMessage, Participant
 from .context import Context
-from .textutil import snippet
 
 MAX_STORED_BODY = 2_000_000
 
@@ -44,16 +45,11 @@ class Persist:
                 content_type=part.content_type[:255], size=part.size, sha256=digest,
                 content_id=(part.content_id or None) and part.content_id[:255], inline=part.inline))
         ctx.session.add(message)
-        thread.message_count = (thread.message_count or 0) + 1
-        if thread.first_message_at is None or sent_at < thread.first_message_at:
-            thread.first_message_at = sent_at
-        if thread.last_message_at is None or sent_at >= thread.last_message_at:
-            thread.last_message_at = sent_at
-            thread.snippet = message.snippet
+        threads.add_message(thread, message)
         ctx.session.flush()
         ctx.message = message
         ctx.record.message_id = message.id
-        ctx.decide(self.name, "stored", f"message {message.id} in thread {thread.id}",
+        ctx.decide(self.name, "stored", "Logged.",
                    message_id=message.id, thread_id=thread.id)
 
 

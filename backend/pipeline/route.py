@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..models import Deal, Lead
+from ..domain.items import named
 from .context import Context
 
 
@@ -18,12 +19,12 @@ class Route:
                 model = Deal if kind == "deal" else Lead
                 item = ctx.session.get(model, item_id)
                 if item is None or item.company_id != ctx.company_id:
-                    ctx.decide(self.name, "item-gone", f"{kind} {item_id} no longer exists; "
-                               "the mail is logged without it", address=route.get("address"))
+                    ctx.decide(self.name, "item-gone", f"Sent to the Smart Bcc address of a {kind} that was deleted "
+                               "since: the mail is logged without it.", address=route.get("address"))
                     continue
-                ctx.decide(self.name, kind, f"sent to the Smart Bcc address of {kind} "
-                           f"{item_id} ({item.title})", address=route.get("address"), item_id=item_id)
+                ctx.decide(self.name, kind, f"Sent to the Smart Bcc address of {named(kind, item.title)}.",
+                           address=route.get("address"), item_id=item_id)
             else:
-                ctx.decide(self.name, "company", "sent to the company's Smart Bcc address",
+                ctx.decide(self.name, "company", "Sent to the company's Smart Bcc address.",
                            address=route.get("address"))
             ctx.routes.append(route)

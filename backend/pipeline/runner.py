@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..jobs import task
+from ..tasks import task
 from ..models import InboundRecord
 from .authorize import Authorize
 from .contacts import Contacts

@@ -5,9 +5,11 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import or_, select
 
+from ..mail.forwards import strip_subject_prefixes
 from ..models import MailMessage, MailThread, Participant
+from ..domain.actor import Actor
+from ..domain.visibility import visibility_parts
 from .context import Context
-from .forwards import strip_subject_prefixes
 
 SUBJECT_WINDOW = timedelta(days=30)
 
@@ -18,16 +20,18 @@ class Thread:
     def run(self, ctx: Context) -> None:
         view = ctx.view
         normalized = strip_subject_prefixes(view.subject or "").strip().lower()[:900]
-        visible = or_(MailThread.owner_id == ctx.user.id, MailThread.shared.is_(True))
+        # Only a conversation the mail's owner may see is joined (a colleague's private one is not).
+        visible = or_(*visibility_parts(Actor.of(ctx.user)))
         ids = [i for i in (view.in_reply_to + view.references) if i][:100]
         if ids:
             thread = ctx.session.scalar(
                 select(MailThread).join(MailMessage, MailMessage.thread_id == MailThread.id).where(
                     MailMessage.company_id == ctx.company_id,
-                    MailMessage.message_id_header.in_(ids), visible)
+                    # A deleted mail's conversation is not brought back by a reply to it.
+                    MailMessage.message_id_header.in_(ids), MailMessage.deleted_at.is_(None), visible)
                 .order_by(MailMessage.sent_at.desc()).limit(1))
             if thread is not None:
-                return self._join(ctx, thread, "references", "replies to a message of this thread")
+                return self._join(ctx, thread, "references", "It replies to a mail of this conversation.")
         external = sorted({p.address.key for p in ctx.participants if p.external})
         if normalized and external and not ctx.parsed.auto_kind:
             when = view.date or datetime.now(timezone.utc)
@@ -43,20 +47,21 @@ class Thread:
                 .order_by(MailThread.last_message_at.desc()).limit(1))
             if thread is not None:
                 return self._join(ctx, thread, "subject",
-                                  f"same subject and a shared participant within {SUBJECT_WINDOW.days} days")
+                                  f"Same subject and someone in common within {SUBJECT_WINDOW.days} days: "
+                                  "part of the same conversation.")
         auto = bool(ctx.parsed.auto_kind)
         ctx.thread = MailThread(company_id=ctx.company_id, owner_id=ctx.user.id,
                                 subject=(view.subject or "")[:998], normalized_subject=normalized,
                                 auto=auto)
         ctx.session.add(ctx.thread)
         ctx.new_thread = True
-        reason = "no earlier message of this conversation"
+        reason = "A new conversation."
         if auto:
-            reason = f"automatic mail ({ctx.parsed.auto_kind}) kept apart; it does not start a sales thread"
+            reason = f"Automatic mail ({ctx.parsed.auto_kind}): kept apart from the sales conversations."
         ctx.decide(self.name, "new", reason)
 
     def _join(self, ctx: Context, thread: MailThread, outcome: str, reason: str) -> None:
         ctx.thread = thread
         ctx.new_thread = False
         ctx.session.flush()
-        ctx.decide(self.name, outcome, f"joined thread {thread.id}: {reason}", thread_id=thread.id)
+        ctx.decide(self.name, outcome, reason, thread_id=thread.id)

@@ -1,9 +1,9 @@
 """Stage unwrap forward: a customer's mail forwarded by the rep is logged as the customer's."""
 from __future__ import annotations
 
+from ..mail.forwards import find_forwarded
+from ..mail.view import MessageView
 from .context import Context
-from .forwards import find_forwarded
-from .view import MessageView
 
 
 class UnwrapForward:
@@ -14,16 +14,16 @@ class UnwrapForward:
         view = MessageView.of(parsed)
         ctx.view = view
         if parsed.auto_kind:
-            ctx.decide(self.name, "skipped", f"automatic mail ({parsed.auto_kind}) is not unwrapped")
+            ctx.decide(self.name, "skipped", f"Automatic mail ({parsed.auto_kind}): not read as a forward.")
             return
         original = find_forwarded(parsed)
         if original is None:
-            ctx.decide(self.name, "not-forwarded", "no forwarded message found; logged as sent")
+            ctx.decide(self.name, "not-forwarded", "Not a forward: logged as it was sent.")
             return
         rep = parsed.sender
         if original.sender.key == (rep.key if rep else None):
             # The rep forwarded their own earlier mail: nothing to re-attribute.
-            ctx.decide(self.name, "own-mail", "the forwarded message is the rep's own; logged as sent")
+            ctx.decide(self.name, "own-mail", "A forward of the rep's own mail: logged as it was sent.")
             return
         ctx.forwarded = original
         view.sender = original.sender
@@ -43,6 +43,7 @@ class UnwrapForward:
         else:
             view.in_reply_to, view.references = [], []
         ctx.decide(self.name, "forwarded",
-                   f"forwarded by {rep.email if rep else 'the rep'}; attributed to {original.sender.email}"
-                   f" ({original.source}, {original.client})",
+                   f"Forwarded by {rep.email if rep else 'the rep'}: logged as the mail of "
+                   f"{original.sender.name or original.sender.email} ({original.sender.email}), read from the "
+                   f"{'attached message' if original.source == 'attachment' else 'forwarded text'}.",
                    original_sender=original.sender.email)

@@ -10,8 +10,8 @@ class Visibility:
     def run(self, ctx: Context) -> None:
         if not ctx.new_thread:
             state = "shared" if ctx.thread.shared else "private"
-            ctx.decide(self.name, state, f"the thread stays {state}")
+            ctx.decide(self.name, state, f"The conversation stays {state}.")
             return
         ctx.thread.shared = ctx.user.default_sharing == "shared"
         state = "shared" if ctx.thread.shared else "private"
-        ctx.decide(self.name, state, f"{ctx.user.name}'s default sharing for new mail is {state}")
+        ctx.decide(self.name, state, f"{state.capitalize()}: {ctx.user.name}'s default for new conversations.")

@@ -17,8 +17,8 @@ from ..api.openapi import document
 from ..intake.checks import route_address
 from ..models import SentAnnouncement
 from . import obo
+from .announcements import announcement_json
 from .connections import LABELS, connection_json, disconnect, user_connections
-from .fetch import announcement_json
 
 bp = Blueprint("providers_api", __name__, url_prefix="/api/v1")
 

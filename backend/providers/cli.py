@@ -20,10 +20,10 @@ def rotate_keys() -> None:
     Rotation: put a new key first in SMARTBCC_TOKEN_KEYS (keep the old ones after
     it), restart, run this, then drop the old keys.
     """
-    from ..cli import _services
+    from ..cli_common import cli_services
     from .crypto import rotate_all
 
-    services = _services()
+    services = cli_services()
     try:
         result = rotate_all(services)
     finally:
@@ -48,11 +48,11 @@ def sync_command(connection_id: tuple[int, ...]) -> None:
     """Sync mailboxes now, in this process (normally the worker does it every few minutes)."""
     from sqlalchemy import select, update
 
-    from ..cli import _services
+    from ..cli_common import cli_services
     from ..models import MailboxConnection
     from .sync import sync_connection
 
-    services = _services(jobs="eager")
+    services = cli_services(jobs="eager")
     try:
         with services.db.session() as session:
             ids = list(connection_id) or list(session.scalars(select(MailboxConnection.id).where(

@@ -4,6 +4,7 @@ from __future__ import annotations
 from .connections import TokenSource
 from .gmail import GmailClient
 from .graph import GraphClient
+from .obo import AnnouncementToken
 
 
 def client_for(services, connection_id: int, provider: str):
@@ -16,7 +17,5 @@ def client_for(services, connection_id: int, provider: str):
 
 def announcement_client(services, announcement_id: int) -> GraphClient:
     """A Graph client on the On-Behalf-Of access token kept on one announcement (no connection)."""
-    from .obo import AnnouncementToken
-
     return GraphClient(services.settings.ms_graph_url, AnnouncementToken(services, announcement_id),
                        ("announcement", announcement_id))

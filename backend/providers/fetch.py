@@ -9,6 +9,7 @@ from sqlalchemy import or_, select, update
 from ..intake.checks import Rejection
 from ..models import MailboxConnection, SentAnnouncement, User
 from . import graph as graph_mod
+from .announcements import finish
 from .clients import announcement_client, client_for
 from .connections import LABELS, SOURCES, now_utc, record_failure
 from .ingest import already_stored, bcc_of, ingest_sent, normalize_message_id, smartbcc_routes
@@ -56,8 +57,8 @@ def fetch_announcement(services, announcement_id: int, now: datetime | None = No
             user = session.get(User, ann.user_id)
             conn_id, provider, mailbox = None, "outlook", user.email if user else ""
         else:
-            _finish(ann, now, "no_connection", "No working mailbox connection: connect Outlook or Gmail under "
-                    "Settings > Connections so Smart Bcc can fetch sent mail. The SMTP copy is logged as usual.")
+            finish(ann, now, "no_connection", "No working mailbox connection: connect Outlook or Gmail under "
+                   "Settings > Connections so Smart Bcc can fetch sent mail. The SMTP copy is logged as usual.")
             return ann.status
         ann.provider = provider
     try:
@@ -90,7 +91,7 @@ def fetch_announcement(services, announcement_id: int, now: datetime | None = No
         ann = session.get(SentAnnouncement, announcement_id)
         ann.inbound_record_ids = sorted(set(ann.inbound_record_ids or []) | set(ids))
         ann.attempts = (ann.attempts or 0) + 1
-        _finish(ann, now, "found", None)
+        finish(ann, now, "found", None)
     return "found"
 
 
@@ -151,7 +152,7 @@ def _missed(services, announcement_id: int, now: datetime, error: str | None) ->
         ann.attempts = (ann.attempts or 0) + 1
         if ann.attempts >= MAX_LOOKS:
             where = "Sent Items" if ann.provider == "outlook" else "the sent mail"
-            _finish(ann, now, "not_found", error or (
+            finish(ann, now, "not_found", error or (
                 f"The message was not in {where} of the connected mailbox after {ann.attempts} looks "
                 f"over {sum(BACKOFF) // 60} minutes. If it was sent, its copy to the Smart Bcc address "
                 "is logged when it arrives; otherwise send it again with the Smart Bcc address in Bcc."))
@@ -165,24 +166,5 @@ def _done(services, announcement_id: int, now: datetime, status: str, message: s
     with services.db.session() as session:
         ann = session.get(SentAnnouncement, announcement_id)
         ann.attempts = (ann.attempts or 0) + 1
-        _finish(ann, now, status, message)
+        finish(ann, now, status, message)
     return status
-
-
-def _finish(ann: SentAnnouncement, now: datetime, status: str, message: str | None) -> None:
-    ann.status = status
-    ann.last_error = message
-    ann.finished_at = now
-    ann.next_attempt_at = None
-    # An On-Behalf-Of access token is kept no longer than its announcement needs it.
-    ann.access_token_enc = None
-    ann.access_expires_at = None
-
-
-def announcement_json(ann: SentAnnouncement) -> dict:
-    iso = lambda value: value.isoformat() if value else None  # noqa: E731
-    return {"id": ann.id, "ref": ann.ref, "address": ann.address,
-            "internet_message_id": ann.internet_message_id, "provider": ann.provider, "status": ann.status,
-            "attempts": ann.attempts, "next_attempt_at": iso(ann.next_attempt_at), "error": ann.last_error,
-            "inbound_record_ids": ann.inbound_record_ids or [], "created_at": iso(ann.created_at),
-            "finished_at": iso(ann.finished_at)}

@@ -1,8 +1,12 @@
-"""Hands mail fetched from a connected mailbox to the one intake path, including customers' replies."""
+"""Hands mail fetched from a connected mailbox to the one acceptance function, customers' replies included.
+
+What is provider-specific stays here: which Smart Bcc routes a fetched sent
+copy's Bcc names, whose mailbox a reply came from, what is stored already.
+Size limit, sender check, raw blob, record and queueing are intake.accept's.
+"""
 from __future__ import annotations
 
 import email.utils
-import hashlib
 import logging
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -10,9 +14,9 @@ from email.policy import compat32
 from sqlalchemy import select
 
 from .. import addresses
-from ..intake.accept import accept_message
-from ..intake.checks import Route, accepted_user, read_headers, route_address, too_large
-from ..models import Company, InboundRecord, MailMessage, User
+from ..intake.accept import Fetched, accept_message
+from ..intake.checks import Route, route_address
+from ..models import Company, MailMessage, User
 
 log = logging.getLogger(__name__)
 
@@ -76,49 +80,25 @@ def company_route(session, settings, company_id: int) -> Route:
 
 def ingest_sent(services, raw: bytes, *, source: str, routes: list[Route], mailbox: str) -> list[int]:
     """The owner's own sent copy: exactly the acceptance every source gets (sender must be accepted)."""
-    return accept_message(services, raw, source=source, envelope_from=None, routes=routes, extra_decisions=[{
-        "stage": "intake", "outcome": "fetched",
-        "reason": f"sent copy fetched from the mailbox {mailbox} via {source}"}])
+    return accept_message(services, raw, source=source, routes=routes,
+                          fetched=Fetched(f"sent copy fetched from the mailbox {mailbox} via {source}"))
 
 
 def ingest_reply(services, raw: bytes, *, source: str, owner_id: int, thread_id: int) -> list[int]:
     """A message fetched from ``owner_id``'s mailbox because it belongs to one of their logged threads.
 
-    When its sender is an accepted sender of the company this is ordinary
-    acceptance. A customer's reply is not from an accepted sender, so the
-    record is created here, in the same durable order as accept_message
-    (blob fsynced, row committed, then processing queued), with the mailbox
-    owner as the owner and a decision saying why it was taken in.
+    It goes to the owner's company address. From an accepted sender of the
+    company it is ordinary acceptance; a customer's reply is taken in for the
+    mailbox owner (``Fetched.owner_id``), recorded as a mailbox reply.
     """
-    settings = services.settings
-    if len(raw) > settings.max_message_bytes:
-        raise too_large(settings.max_message_bytes)
-    headers = read_headers(raw)
     with services.db.session() as session:
         owner = session.get(User, owner_id)
         if owner is None or not owner.active:
             log.info("reply not taken in: user %s is gone or inactive", owner_id)
             return []
-        route = company_route(session, settings, owner.company_id)
-        sender_ok = headers.from_address and accepted_user(session, owner.company_id, headers.from_address)
-        owner_email, company_id = owner.email, owner.company_id
+        route = company_route(session, services.settings, owner.company_id)
+        owner_email = owner.email
     reason = (f"reply fetched from {owner_email}'s mailbox via {source}: it answers thread {thread_id}, "
               "which is logged")
-    if sender_ok:
-        return accept_message(services, raw, source=source, envelope_from=None, routes=[route],
-                              extra_decisions=[{"stage": "intake", "outcome": "fetched", "reason": reason}])
-    digest = hashlib.sha256(raw).hexdigest()
-    services.blobs.put(raw, digest)
-    with services.db.session() as session:
-        record = InboundRecord(
-            company_id=company_id, user_id=owner_id, source=source, envelope_from=None,
-            recipients=[route.as_dict()], header_from=headers.from_address, raw_sha256=digest,
-            raw_size=len(raw), status="received",
-            decisions=[{"stage": "intake", "outcome": "mailbox-reply", "reason": reason,
-                        "mailbox_owner_id": owner_id, "thread_id": thread_id,
-                        "sender": headers.from_address}])
-        session.add(record)
-        session.flush()
-        record_id = record.id
-    services.jobs.enqueue("process_inbound", record_id)
-    return [record_id]
+    return accept_message(services, raw, source=source, routes=[route],
+                          fetched=Fetched(reason, owner_id=owner_id, thread_id=thread_id))

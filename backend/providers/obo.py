@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..models import MailboxConnection, SentAnnouncement
 from . import crypto, oauth_ms
+from .announcements import finish
 from .connections import EXPIRY_MARGIN, configured, now_utc, save_connection
 from .limits import AuthFailed, ProviderError
 from .tokens import NotConfigured
@@ -88,12 +89,10 @@ def _exchange(services, announcement_id: int, assertion: str, claims: dict, addr
 
 
 def _fail(services, announcement_id: int, message: str) -> None:
-    from .fetch import _finish
-
     with services.db.session() as session:
         ann = session.get(SentAnnouncement, announcement_id)
         ann.provider = ann.provider or "outlook"
-        _finish(ann, now_utc(), "failed", message)
+        finish(ann, now_utc(), "failed", message)
 
 
 class AnnouncementToken:

@@ -5,9 +5,8 @@ import logging
 
 from sqlalchemy import or_, select
 
-from .. import jobs
-from ..jobs import task
 from ..models import MailboxConnection, SentAnnouncement
+from ..tasks import task
 from .connections import now_utc
 from .fetch import fetch_announcement
 from .sync import sync_connection
@@ -37,10 +36,7 @@ def tick(services, now=None) -> dict:
 def _dispatch(services, name: str, *args) -> None:
     # A Celery worker's services run jobs eagerly (intake and processing share a
     # task); the tick's fan-out goes back to the broker so all workers share it.
-    if services is getattr(jobs, "_worker_services", None):
-        jobs.celery_app().send_task(f"smartbcc.{name}", args=list(args))
-    else:
-        services.jobs.enqueue(name, *args)
+    services.jobs.fan_out(name, *args)
 
 
 @task("providers.sync_mailbox")

@@ -7,11 +7,11 @@ import logging
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from ..api.common import db_session, services
+from ..request_scope import db_session, services
 from ..models import SenderAddress, SentAnnouncement
 from . import crypto
+from .announcements import announcement_json
 from .connections import LABELS, OAUTH, connection_json, disconnect, save_connection, user_connections
-from .fetch import announcement_json
 from .limits import ProviderError
 from .tokens import ConnectError, NotConfigured
 

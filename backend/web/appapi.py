@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from flask import flash, request
 
-from ..api.common import MAX_ID, db_session, json_body, ok
-from ..api.errors import ApiError
-from ..api.linking import live_link_or_404, remove_link
-from ..api.visibility import thread_or_404
-from . import bp
+from ..api.common import json_body, ok
+from ..domain import manual
+from ..domain.errors import DomainError as ApiError
+from ..domain.items import MAX_ID
+from ..domain.visibility import thread_for
+from ..request_scope import actor, db_session
+from .blueprint import bp
 from .auth import signin_required
 from .format import ITEM_LABELS, item_url
 from .lookup import search_items
@@ -29,7 +31,7 @@ def app_search():
 @bp.post("/app-api/threads/<int:thread_id>/links")
 @signin_required
 def app_link(thread_id: int):
-    thread = thread_or_404(thread_id)
+    thread = thread_for(db_session(), actor(), thread_id)
     data = json_body()
     item_type, item_id = data.get("item_type"), data.get("item_id")
     if item_type not in ITEM_LABELS or type(item_id) is not int or not 0 < item_id <= MAX_ID:
@@ -47,7 +49,7 @@ def app_link(thread_id: int):
 @bp.patch("/app-api/threads/<int:thread_id>")
 @signin_required
 def app_share(thread_id: int):
-    thread = thread_or_404(thread_id)
+    thread = thread_for(db_session(), actor(), thread_id)
     shared = json_body().get("shared")
     if not isinstance(shared, bool):
         raise ApiError(400, "Send {\"shared\": true} or {\"shared\": false}.")
@@ -58,7 +60,7 @@ def app_share(thread_id: int):
 @bp.delete("/app-api/threads/<int:thread_id>/links/<item_type>/<int:item_id>")
 @signin_required
 def app_unlink(thread_id: int, item_type: str, item_id: int):
-    thread = thread_or_404(thread_id)
-    remove_link(thread, live_link_or_404(thread, item_type, item_id))
+    thread = thread_for(db_session(), actor(), thread_id)
+    manual.unlink(actor(), thread, manual.live_link(thread, item_type, item_id))
     db_session().commit()
     return ok({"removed": True})

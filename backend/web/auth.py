@@ -1,4 +1,4 @@
-"""Session sign-in for the pages: who is signed in, sign in, sign out, and the start page."""
+"""Session sign-in for the pages: who is signed in, sign in and sign out (the start page: home.py)."""
 from __future__ import annotations
 
 import hashlib
@@ -7,14 +7,14 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, render_template, request, session, url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from ..api.common import db_session, services
+from ..request_scope import db_session, services
 from ..api.errors import error_response
-from ..models import MailThread, User
+from ..models import User
 from ..ratelimit import Limit
 from ..security import check_password
-from . import bp
+from .blueprint import bp
 from .csrf import rotate
 
 SESSION_KEY = "uid"
@@ -87,21 +87,6 @@ def signin_required(view):
             return redirect(url_for("web.sign_in", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)
     return wrapper
-
-
-@bp.get("/")
-def home():
-    if "user" not in g:
-        return render_template("web/sign_in.html", next_url="", email="")
-    user = g.user
-    from .inbox import thread_rows, visible_inbox
-
-    recent = thread_rows(db_session().scalars(visible_inbox().limit(5)).all())
-    needs_choice = db_session().scalar(select(func.count()).select_from(
-        visible_inbox().where(MailThread.needs_deal_choice.is_(True)).order_by(None).subquery()))
-    from .. import addresses
-    address = addresses.company_address(user.company.slug, services().settings.mail_domain)
-    return render_template("web/home.html", recent=recent, needs_choice=needs_choice, address=address)
 
 
 @bp.get("/sign-in")

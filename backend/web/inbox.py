@@ -6,18 +6,19 @@ from dataclasses import dataclass, field
 from flask import g, make_response, render_template, request
 from sqlalchemy import select
 
-from ..api.common import db_session, services
-from ..api.common import in_ids
-from ..api.linking import link_titles
-from ..api.mailbox import last_messages
-from ..api.visibility import (attachment_response, clean_term, inbox_page, inbox_threads, message_or_404,
-                              thread_or_404)
+from ..domain import manual, reasons, threads as thread_rules
+from ..domain.identity import own_addresses
+from ..domain.inbox import clean_term, inbox_page, inbox_threads
+from ..domain.items import titles as item_titles
+from ..domain.sql import in_ids
+from ..domain.visibility import message_for, thread_for
 from ..models import InboundRecord, MailMessage, MailThread, Participant, ThreadLink
-from . import bp
+from ..request_scope import actor, attachment_response, db_session, services
+from .blueprint import bp
 from .auth import signin_required
 from .format import ITEM_LABELS, PAGE_SIZE, page_count, page_number
 from .headers import mail_body_csp
-from .lookup import candidate_deals, search_items, user_names
+from .lookup import Found, search_items, user_names
 from .sanitize import inline_image_uri, sanitize_mail_html
 
 LINK_ORDER = ("person", "deal", "lead", "project")
@@ -27,6 +28,7 @@ LINK_ORDER = ("person", "deal", "lead", "project")
 class LinkRow:
     link: ThreadLink
     title: str
+    reason: str = ""
 
 
 @dataclass
@@ -39,14 +41,20 @@ class ThreadRow:
 
 def visible_inbox(term: str = "", include_auto: bool = False):
     """The threads the user may see, exactly as the API lists them."""
-    return inbox_threads(term, include_auto)
+    return inbox_threads(actor(), term, include_auto)
 
 
-def link_rows(links: list[ThreadLink], titles: dict | None = None) -> list[LinkRow]:
+def link_rows(links: list[ThreadLink], titles: dict | None = None, why: dict | None = None) -> list[LinkRow]:
+    """The live links, titled and with their reason worded now, in the panel's order."""
+    session = db_session()
     live = [lk for lk in links if not lk.removed]
-    titles = link_titles(live) if titles is None else titles
+    if titles is None:
+        titles = item_titles(session, g.company_id, ((lk.item_type, lk.item_id) for lk in live))
+    if why is None:
+        why = reasons.describe(session, g.company_id, live)
     live.sort(key=lambda lk: (LINK_ORDER.index(lk.item_type) if lk.item_type in LINK_ORDER else 9, lk.id))
-    return [LinkRow(lk, titles.get((lk.item_type, lk.item_id), f"{lk.item_type} {lk.item_id}")) for lk in live]
+    return [LinkRow(lk, titles.get((lk.item_type, lk.item_id), f"{lk.item_type} {lk.item_id}"), why.get(lk.id, ""))
+            for lk in live]
 
 
 def thread_rows(threads: list[MailThread]) -> list[ThreadRow]:
@@ -57,27 +65,31 @@ def thread_rows(threads: list[MailThread]) -> list[ThreadRow]:
     ids = [t.id for t in threads]
     owners = user_names(t.owner_id for t in threads if t.owner_id != g.user.id)
     links: dict[int, list[ThreadLink]] = {i: [] for i in ids}
-    for link in db_session().scalars(select(ThreadLink).where(
-            ThreadLink.company_id == g.company_id, in_ids(ThreadLink.thread_id, ids)).order_by(ThreadLink.id)):
+    session = db_session()
+    for link in session.scalars(select(ThreadLink).where(
+            ThreadLink.company_id == g.company_id, in_ids(session, ThreadLink.thread_id, ids)).order_by(ThreadLink.id)):
         links[link.thread_id].append(link)
-    titles = link_titles([lk for found in links.values() for lk in found if not lk.removed])
-    newest = last_messages(ids)
-    # The rep's own mail: who it went to says more than "me".
-    own = [message_id for message_id, email, _name in newest.values() if email == g.user.email]
+    live = [lk for found in links.values() for lk in found if not lk.removed]
+    titles = item_titles(session, g.company_id, ((lk.item_type, lk.item_id) for lk in live))
+    why = reasons.describe(session, g.company_id, live)
+    newest = thread_rules.last_messages(session, ids)
+    # The rep's own mail (from any of their addresses): who it went to says more than "me".
+    mine = own_addresses(session, actor())
+    own = [message_id for message_id, email, _name in newest.values() if email in mine]
     first_to: dict[int, tuple[str, str]] = {}
     if own:
         for message_id, name, email in db_session().execute(
                 select(Participant.message_id, Participant.name, Participant.email)
-                .where(in_ids(Participant.message_id, own), Participant.role == "to").order_by(Participant.id)):
+                .where(in_ids(session, Participant.message_id, own), Participant.role == "to").order_by(Participant.id)):
             first_to.setdefault(message_id, (name, email))
     rows = []
     for thread in threads:
         last = newest.get(thread.id)
         sender = (last[2] or last[1]) if last else ""
-        if last and last[1] == g.user.email:
+        if last and last[1] in mine:
             to = first_to.get(last[0])
             sender = f"You → {to[0] or to[1]}" if to else "You"
-        rows.append(ThreadRow(thread, sender, link_rows(links[thread.id], titles), owners.get(thread.owner_id, "")))
+        rows.append(ThreadRow(thread, sender, link_rows(links[thread.id], titles, why), owners.get(thread.owner_id, "")))
     return rows
 
 
@@ -89,8 +101,9 @@ def inbox():
     page = page_number()
     # The plain inbox shows how many conversations it holds; a search shows its pages without
     # counting every match first (a common word matches a third of a big mailbox).
-    found = inbox_page(term, include_auto, (page - 1) * PAGE_SIZE, PAGE_SIZE, with_total=not clean_term(term))
-    by_id = {t.id: t for t in db_session().scalars(select(MailThread).where(in_ids(MailThread.id, found.ids)))} \
+    found = inbox_page(db_session(), actor(), term, include_auto, (page - 1) * PAGE_SIZE, PAGE_SIZE, with_total=not clean_term(term))
+    by_id = {t.id: t for t in db_session().scalars(select(MailThread).where(
+        in_ids(db_session(), MailThread.id, found.ids)))} \
         if found.ids else {}
     threads = [by_id[i] for i in found.ids if i in by_id]
     total = found.known_total
@@ -111,7 +124,7 @@ def _external_unknown(messages: list[MailMessage]):
 @bp.get("/inbox/threads/<int:thread_id>")
 @signin_required
 def thread_view(thread_id: int):
-    thread = thread_or_404(thread_id)
+    thread = thread_for(db_session(), actor(), thread_id)
     show_images = request.args.get("images") == "1"
     messages = db_session().scalars(select(MailMessage).where(
         MailMessage.thread_id == thread.id, MailMessage.deleted_at.is_(None))
@@ -129,9 +142,11 @@ def thread_view(thread_id: int):
         arrivals.setdefault(record.message_id, []).append(record)
     return render_template(
         "web/thread.html", thread=thread, messages=messages, forwarders=forwarders,
-        links=link_rows(thread.links), removed=removed, removed_titles=link_titles(removed),
+        links=link_rows(thread.links), removed=removed,
+        removed_titles=item_titles(db_session(), g.company_id, ((lk.item_type, lk.item_id) for lk in removed)),
         is_owner=thread.owner_id == g.user.id, owner_name=user_names([thread.owner_id]).get(thread.owner_id, ""),
-        candidates=candidate_deals(thread) if thread.needs_deal_choice else [],
+        candidates=[Found("deal", deal.id, deal.title, name) for deal, name in
+                    manual.deal_candidates(db_session(), actor(), thread)] if thread.needs_deal_choice else [],
         show_images=show_images, blocked_images=blocked, find_type=find_type, find_term=find_term,
         found=found, unknown=_external_unknown(messages), arrivals=arrivals)
 
@@ -139,14 +154,14 @@ def thread_view(thread_id: int):
 @bp.get("/inbox/messages/<int:message_id>/attachments/<int:attachment_id>")
 @signin_required
 def message_attachment(message_id: int, attachment_id: int):
-    return attachment_response(message_or_404(message_id), attachment_id)
+    return attachment_response(message_for(db_session(), actor(), message_id), attachment_id)
 
 
 @bp.get("/inbox/messages/<int:message_id>/body")
 @signin_required
 def message_body(message_id: int):
     """The sanitized HTML of one message, for a sandboxed iframe with its own strict policy."""
-    message = message_or_404(message_id)
+    message = message_for(db_session(), actor(), message_id)
     show_images = request.args.get("images") == "1"
     inline = {}
     for attachment in message.attachments:

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from flask import g, render_template, request
 from sqlalchemy import func, select
 
-from ..api.common import db_session, get_or_404
-from ..api.items import item_bcc_address
-from ..api.visibility import visible_threads
-from ..models import Deal, Lead, MailThread, Organization, Person, PersonEmail, Project, ThreadLink
-from . import bp
+from ..domain.visibility import threads_linked_to
+from ..domain.items import item_for
+from ..request_scope import actor, db_session, item_bcc_address
+from ..models import Deal, Lead, Organization, Person, PersonEmail, Project
+from .blueprint import bp
 from .auth import signin_required
 from .format import PAGE_SIZE, page_count, page_number
 from .inbox import thread_rows
@@ -35,14 +35,10 @@ class Conversations:
 
 
 def linked_threads(item_type: str, item_id: int) -> Conversations:
-    linked = select(ThreadLink.thread_id).where(
-        ThreadLink.company_id == g.company_id, ThreadLink.item_type == item_type,
-        ThreadLink.item_id == item_id, ThreadLink.removed.is_(False))
-    query = visible_threads().where(MailThread.id.in_(linked), MailThread.message_count > 0)
-    total = db_session().scalar(select(func.count()).select_from(query.subquery()))
+    query = threads_linked_to(actor(), item_type, item_id)
+    total = db_session().scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     page = page_number()
-    threads = db_session().scalars(query.order_by(MailThread.last_message_at.desc(), MailThread.id.desc())
-                                   .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    threads = db_session().scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     return Conversations(thread_rows(threads), total, page, page_count(total, PAGE_SIZE))
 
 
@@ -81,7 +77,7 @@ def _list_page(item_type: str):
 
 def _item_page(item_type: str, item_id: int):
     model = LISTS[item_type][0]
-    item = get_or_404(model, item_id, item_type)
+    item = item_for(db_session(), g.company_id, model, item_id, item_type)
     address = ""
     if item_type in ("deal", "lead"):
         address = item_bcc_address(g.user.company, item_type, item.bcc_token)
@@ -95,7 +91,7 @@ def _item_page(item_type: str, item_id: int):
 @bp.get("/persons/<int:item_id>")
 @signin_required
 def person_view(item_id: int):
-    person = get_or_404(Person, item_id, "person")
+    person = item_for(db_session(), g.company_id, Person, item_id, "person")
     items = {}
     for item_type, model in (("deal", Deal), ("lead", Lead), ("project", Project)):
         items[item_type] = db_session().scalars(select(model).where(

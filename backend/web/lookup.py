@@ -1,4 +1,4 @@
-"""Queries the pages share: finding items by name, a thread's persons and its candidate deals."""
+"""Queries the pages share: finding items by name, names of persons and users."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from flask import g
 from sqlalchemy import or_, select
 
-from ..api.common import db_session
-from ..api.linking import MODELS
-from ..models import Deal, MailMessage, MailThread, Participant, Person, PersonEmail, User
+from ..domain.inbox import escape_like
+from ..domain.items import MODELS
+from ..models import Deal, Person, PersonEmail, User
+from ..request_scope import db_session
 
 SEARCH_LIMIT = 10
 
@@ -19,10 +20,6 @@ class Found:
     id: int
     title: str
     detail: str
-
-
-def escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def person_names(ids) -> dict[int, str]:
@@ -60,28 +57,6 @@ def search_items(item_type: str, term: str, limit: int = SEARCH_LIMIT) -> list[F
         bits = [getattr(row, "status", None), names.get(row.person_id)]
         found.append(Found(item_type, row.id, row.title, " · ".join(b for b in bits if b)))
     return found
-
-
-def thread_person_ids(thread: MailThread) -> set[int]:
-    """The contacts of a thread: its person links and the persons of its messages' participants."""
-    linked = {lk.item_id for lk in thread.links if lk.item_type == "person" and not lk.removed}
-    from_mail = set(db_session().scalars(
-        select(Participant.person_id).join(MailMessage, MailMessage.id == Participant.message_id)
-        .where(MailMessage.thread_id == thread.id, MailMessage.deleted_at.is_(None),
-               Participant.person_id.is_not(None))))
-    return linked | from_mail
-
-
-def candidate_deals(thread: MailThread) -> list[Found]:
-    """The open deals of the thread's persons: what the rep picks from when several matched."""
-    persons = thread_person_ids(thread)
-    if not persons:
-        return []
-    deals = db_session().scalars(select(Deal).where(
-        Deal.company_id == g.company_id, Deal.status == "open", Deal.person_id.in_(persons))
-        .order_by(Deal.person_id, Deal.title)).all()
-    names = person_names(d.person_id for d in deals)
-    return [Found("deal", d.id, d.title, names.get(d.person_id, "")) for d in deals]
 
 
 def user_names(ids) -> dict[int, str]:

@@ -9,12 +9,12 @@ from sqlalchemy import select
 from .. import addresses
 from ..accounts import AccountError, change_company_domain
 from ..alt_addresses import add_address, check, confirm, send_confirmation
-from ..api.common import db_session, services
+from ..request_scope import db_session, services
 from ..api.errors import ApiError
 from ..api.settings import CONFIRM_MESSAGES, smart_bcc_settings
 from ..mailer import MailError
 from ..models import SenderAddress
-from . import bp
+from .blueprint import bp
 from .auth import session_user, signin_required
 
 NEXT_STEPS = {

@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 
-from flask import flash, g, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from marshmallow import ValidationError
 
-from ..api.common import MAX_ID, db_session
-from ..api.errors import ApiError
-from ..api.linking import add_link, create_item, link_titles, remove_link
 from ..api.mail_schemas import CreateItemSchema
-from ..api.visibility import message_or_404, remove_message, thread_or_404
-from ..models import MailMessage, MailThread
-from . import bp
+from ..domain import manual, threads
+from ..domain.errors import DomainError as ApiError
+from ..domain.items import MAX_ID
+from ..domain.visibility import thread_for
+from ..models import MailThread
+from ..request_scope import actor, db_session, services
+from .blueprint import bp
 from .auth import signin_required
 from .format import ITEM_LABELS
 
@@ -28,26 +29,19 @@ def form_item() -> tuple[str, int]:
     return item_type, int(raw)
 
 
-def require_owner(thread: MailThread, action: str) -> None:
-    if thread.owner_id != g.user.id:
-        raise ApiError(403, f"Only the person who owns this thread can {action}; it was shared with you.")
-
-
 def link_thread(thread: MailThread, item_type: str, item_id: int) -> str:
     """Links and commits; returns the sentence to show. A deal replaces the thread's deal, as in the API."""
+    session, who = db_session(), actor()
     if item_type == "deal":
-        for lk in thread.links:
-            if lk.item_type == "deal" and not lk.removed and lk.item_id != item_id:
-                remove_link(thread, lk)
-    link = add_link(thread, item_type, item_id)
-    db_session().commit()
-    title = link_titles([link]).get((item_type, item_id), "")
-    return f"Linked to {ITEM_LABELS[item_type].lower()} '{title}'."
+        link = manual.set_deal(session, who, thread, item_id, "item_id")
+    else:
+        link = manual.link(session, who, thread, item_type, item_id)
+    session.commit()
+    return f"Linked to {manual.link_sentence(session, who, link)}."
 
 
 def share_thread(thread: MailThread, shared: bool) -> str:
-    require_owner(thread, "share or unshare it")
-    thread.shared = shared
+    manual.share(actor(), thread, shared)
     db_session().commit()
     if shared:
         return "Shared: everyone in your company can now see this thread."
@@ -57,7 +51,7 @@ def share_thread(thread: MailThread, shared: bool) -> str:
 @bp.post("/inbox/threads/<int:thread_id>/link")
 @signin_required
 def thread_link(thread_id: int):
-    thread = thread_or_404(thread_id)
+    thread = thread_for(db_session(), actor(), thread_id)
     item_type, item_id = form_item()
     try:
         flash(link_thread(thread, item_type, item_id), "ok")
@@ -70,18 +64,17 @@ def thread_link(thread_id: int):
 @bp.post("/inbox/threads/<int:thread_id>/unlink")
 @signin_required
 def thread_unlink(thread_id: int):
-    thread = thread_or_404(thread_id)
+    thread = thread_for(db_session(), actor(), thread_id)
     item_type, item_id = form_item()
-    link = next((lk for lk in thread.links if lk.item_type == item_type and lk.item_id == item_id
-                 and not lk.removed), None)
-    if link is None:
-        flash(f"This thread is not linked to that {item_type} (any more).", "error")
+    try:
+        link = manual.live_link(thread, item_type, item_id)
+    except ApiError as exc:
+        flash(exc.message, "error")
         return _back(thread_id)
-    title = link_titles([link]).get((item_type, item_id), "")
-    remove_link(thread, link)
+    name = manual.link_sentence(db_session(), actor(), link)
+    manual.unlink(actor(), thread, link)
     db_session().commit()
-    flash(f"Unlinked {ITEM_LABELS[item_type].lower()} '{title}'. New mail in this thread will not link it "
-          "again automatically.", "ok")
+    flash(f"Unlinked {name}. New mail in this thread will not link it again automatically.", "ok")
     return _back(thread_id)
 
 
@@ -105,10 +98,10 @@ def create_data(form) -> dict:
 @bp.post("/inbox/threads/<int:thread_id>/create")
 @signin_required
 def thread_create(thread_id: int):
-    thread = thread_or_404(thread_id)
+    thread = thread_for(db_session(), actor(), thread_id)
     try:
         data = create_data(request.form)
-        item = create_item(thread, data)
+        item = manual.create_item(db_session(), actor(), thread, data)
         db_session().commit()
     except ApiError as exc:
         db_session().rollback()
@@ -122,7 +115,7 @@ def thread_create(thread_id: int):
 @bp.post("/inbox/threads/<int:thread_id>/share")
 @signin_required
 def thread_share(thread_id: int):
-    thread = thread_or_404(thread_id)
+    thread = thread_for(db_session(), actor(), thread_id)
     flash(share_thread(thread, request.form.get("shared") == "1"), "ok")
     return _back(thread_id)
 
@@ -130,13 +123,12 @@ def thread_share(thread_id: int):
 @bp.post("/inbox/messages/<int:message_id>/delete")
 @signin_required
 def message_delete(message_id: int):
-    message: MailMessage = message_or_404(message_id)
-    thread = message.thread
-    require_owner(thread, "delete its messages")
-    remove_message(message)
-    db_session().commit()
+    session = db_session()
+    deletion = threads.delete_message(session, actor(), message_id)
+    session.commit()
+    threads.drop_unused_blobs(session, services().blobs, deletion.blobs)
     flash("The message is deleted; it no longer shows in the inbox or on any deal, lead, person or project.",
           "ok")
-    if thread.message_count == 0:
+    if deletion.thread.message_count == 0:
         return redirect(url_for("web.inbox"))
-    return _back(thread.id)
+    return _back(deletion.thread.id)

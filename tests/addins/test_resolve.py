@@ -152,11 +152,15 @@ def test_old_smart_bcc_addresses_in_bcc_are_listed_for_replacement(post, acme, c
     assert data["replace"] == [old_address, acme.bcc_address]
 
 
-def test_bcc_recipients_count_as_recipients_but_smart_bcc_addresses_do_not(post, acme, crm):
+def test_bcc_recipients_are_not_contacts_as_in_the_arrived_copy(post, acme, crm):
+    """A sent mail's Bcc recipients are not in the copy the pipeline links, so resolve does not
+    count them either (tests/linking/test_resolve_parity.py)."""
     pat = crm.person(acme.company_id, "Pat", "pat@customer.example")
-    _id, address = crm.deal(acme.company_id, pat, "Quiet deal")
+    crm.deal(acme.company_id, pat, "Quiet deal")
     data = data_of(post({"to": [], "bcc": ["pat@customer.example"]}))
-    assert data["address"] == address
+    assert data["address"] == acme.bcc_address and data["reason_code"] == "no-known-recipients"
+    data = data_of(post({"to": [], "cc": ["pat@customer.example"]}))
+    assert data["reason_code"] == "only-open-deal"
 
 
 @pytest.mark.parametrize("body, field", [

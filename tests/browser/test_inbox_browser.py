@@ -30,7 +30,7 @@ def test_mail_to_a_deal_address_shows_in_the_deal_view(open_session, alice, api,
     frame = s.page.frame_locator("iframe.mail-frame")
     assert "here is the quote" in frame.locator("body").inner_text()
     panel = s.page.locator("aside.thread-panel")
-    assert panel.get_by_text(f"Sent to the Smart Bcc address of deal {deal['id']}").count() == 1
+    assert panel.get_by_text("Sent to the Smart Bcc address of deal 'Bob's big order'.").count() == 1
     s.shot("thread-desktop")
     phone = open_session(alice.email, phone=True)
     phone.page.goto(f"/deals/{deal['id']}")

@@ -650,4 +650,4 @@ def test_same_message_to_deal_a_then_deal_b_merges_links(send_mail, acme, make_d
     (thread,) = threads(acme)
     assert _deal_links(thread) == {deal_a["id"], deal_b["id"]}
     merged = [d for d in second.decisions if d["stage"] == "dedupe"]
-    assert merged and f"deal {deal_b['id']}" in merged[0]["reason"], second.decisions
+    assert merged and "deal 'Deal B'" in merged[0]["reason"], second.decisions

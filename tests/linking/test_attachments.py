@@ -54,4 +54,4 @@ def test_thread_page_explains_each_decision(app, acme, make_account, send_mail):
     pat.post("/sign-in", data={"email": "pat@acme.example", "password": "correct horse 9", "csrf_token": token})
     html = pat.get(f"/inbox/threads/{thread_id}").get_data(as_text=True)
     assert "How Smart Bcc handled this mail" in html
-    assert "first arrival of this message" in html and "offer.pdf" in html
+    assert "First copy of this mail." in html and "offer.pdf" in html

@@ -113,7 +113,7 @@ def test_same_message_to_two_deal_addresses_is_stored_once_linked_to_both(crm, a
     assert thread["message_count"] == 1
     message = crm.get(f"deals/{b['id']}/mailMessages").json["data"][0]
     reasons = [d for arrival in message["arrivals"] for d in arrival["decisions"] if d["stage"] == "dedupe"]
-    assert any("added links: deal" in d["reason"] for d in reasons)
+    assert any("Also linked to deal" in d["reason"] for d in reasons), reasons
 
 
 FORWARD = """From: {rep}

@@ -95,9 +95,9 @@ def test_a_colleague_counts_only_what_they_see(client, acme, inbox, make_account
 def test_search_pages_are_the_same_whatever_the_recent_window(client, acme, inbox, monkeypatch, window, term):
     """A search looks at the newest RECENT_WINDOW threads first and, when they do not fill the page,
     at all matches: both ways give the same pages, in the same order."""
-    from backend.api import visibility
+    from backend.domain import inbox as inbox_rules
 
-    monkeypatch.setattr(visibility, "RECENT_WINDOW", window)
+    monkeypatch.setattr(inbox_rules, "RECENT_WINDOW", window)
     _ids, visible = inbox
     expected = [thread_id for _at, thread_id, searched in sorted(visible, reverse=True) if term in searched]
     for limit in (1, 2, 3, 100):

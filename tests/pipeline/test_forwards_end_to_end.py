@@ -5,7 +5,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from .test_forwards import LANGS, MATRIX, _parts
+from tests.mail.test_forwards import LANGS, MATRIX, _parts
 
 
 def _forward_mime(rep: str, bcc: str, client: str, lang: str) -> bytes:

@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from email.utils import format_datetime
 
 import pytest
 from sqlalchemy import select, update
 
-from backend.models import InboundRecord, MailboxConnection, MailMessage, MailThread, ThreadLink
+from backend.intake.accept import Fetched, accept_message
+from backend.intake.checks import SenderNotAccepted, SenderNotAuthenticated, route_address, too_large
+from backend.models import Company, InboundRecord, MailboxConnection, MailMessage, MailThread, ThreadLink
+from backend.pipeline.runner import resume_pending
 from backend.providers.connections import now_utc
+from backend.providers.ingest import ingest_reply
 from backend.providers.sync import sync_connection
 
 from .conftest import sent_mail
@@ -115,3 +120,72 @@ def test_old_threads_are_not_watched(services, rep, outlook, ms, logged_thread):
         session.execute(update(MailThread).values(last_message_at=now_utc() - timedelta(days=60)))
     assert sync_connection(services, outlook)["logged"] == 0
     assert not ms.seen(r"mailFolders\('inbox'\)")
+
+
+# A fetched reply is accepted by intake.accept.accept_message, like SMTP and HTTP mail:
+# the same size limit, sender checks, durable storage and queueing.
+
+def _records(services):
+    with services.db.session() as session:
+        return list(session.scalars(select(InboundRecord).order_by(InboundRecord.id)))
+
+
+def test_an_oversize_reply_is_refused_with_the_smtp_words_and_nothing_is_stored(
+        services, rep, outlook, ms, logged_thread, monkeypatch, caplog):
+    ms.add(reply("big@cust.example", "orig@acme.example"), folder="inbox")
+    before = _records(services)
+    monkeypatch.setattr(services, "settings", services.settings.with_(max_message_bytes=200))
+    with caplog.at_level(logging.INFO, logger="backend.providers.replies"):
+        assert sync_connection(services, outlook)["logged"] == 0
+    assert len(_records(services)) == len(before)
+    assert too_large(200).message in caplog.text  # the sentence of SMTP's 552 5.3.4
+
+
+def test_a_reply_stored_while_the_queue_is_down_waits_for_the_sweep(services, rep, outlook, ms, logged_thread,
+                                                                     monkeypatch):
+    _deal, thread_id = logged_thread
+    ms.add(reply("queued@cust.example", "orig@acme.example"), folder="inbox")
+
+    def broker_down(name, *args):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(services.jobs, "enqueue", broker_down)
+    # Acknowledged and kept, not a failed sync: the mail is safe once its row is committed.
+    assert sync_connection(services, outlook)["logged"] == 1
+    [record] = [r for r in _records(services) if r.source == "graph"]
+    assert record.status == "received" and record.user_id == rep.user_id
+    assert services.blobs.exists(record.raw_sha256)
+    monkeypatch.undo()
+    assert resume_pending(services, 0) == 1
+    assert [m.sender_email for m in _thread_messages(services, thread_id)] == ["alice@acme.example",
+                                                                              "bob@cust.example"]
+
+
+def test_sender_verification_applies_to_a_fetched_reply_from_an_accepted_sender_only(
+        services, rep, make_account, logged_thread):
+    _deal, thread_id = logged_thread
+    colleague = make_account("acme.example", "carol@acme.example", admin=False)
+    with services.db.session() as session:
+        session.get(Company, rep.company_id).sender_auth_policy = "reject"
+    # Carol is an accepted sender: her unsigned mail is refused as over SMTP.
+    with pytest.raises(SenderNotAuthenticated):
+        ingest_reply(services, reply("carol@acme.example", "orig@acme.example",
+                                     sender=f"Carol <{colleague.email}>"),
+                     source="graph", owner_id=rep.user_id, thread_id=thread_id)
+    # Bob is a customer: there is no accepted sender to verify; Alice's mailbox takes it in.
+    [record_id] = ingest_reply(services, reply("bob-2@cust.example", "orig@acme.example"),
+                               source="graph", owner_id=rep.user_id, thread_id=thread_id)
+    with services.db.session() as session:
+        record = session.get(InboundRecord, record_id)
+        assert record.sender_auth is None and record.user_id == rep.user_id
+        assert [d["outcome"] for d in record.decisions if d["stage"] == "intake"] == ["mailbox-reply"]
+
+
+def test_a_mailbox_owner_takes_in_replies_for_their_own_company_only(services, rep, make_account):
+    other = make_account("globex.example", "gary@globex.example")
+    with services.db.session() as session:
+        route = route_address(session, other.bcc_address, services.settings)
+    with pytest.raises(SenderNotAccepted):
+        accept_message(services, reply("x@cust.example", None), source="gmail", routes=[route],
+                       fetched=Fetched("reply fetched from alice's mailbox", owner_id=rep.user_id, thread_id=1))
+    assert _records(services) == []

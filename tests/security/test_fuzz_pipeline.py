@@ -10,8 +10,8 @@ import tracemalloc
 from hypothesis import HealthCheck, given, settings as hsettings
 
 from backend.intake.checks import read_headers
+from backend.mail.mime import parse_message
 from backend.models import InboundRecord
-from backend.pipeline.mime import parse_message
 from backend.pipeline.runner import process_inbound
 
 from .fuzz_inputs import hostile, huge_line, many_headers, nesting_bomb

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 
-from backend.api.linking import MODELS
+from backend.domain.items import MODELS
 from backend.models import Base, MailboxConnection, MailMessage, MailThread, SenderAddress, ThreadLink
 
 from ..linking.conftest import Crm

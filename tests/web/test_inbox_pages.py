@@ -49,7 +49,8 @@ def test_mail_to_a_deal_address_shows_on_the_deal_page(app, web, alice, thread_o
     thread_page = web.get("/inbox").get_data(as_text=True)
     thread_id = re.search(r"/inbox/threads/(\d+)", thread_page).group(1)
     panel = web.get(f"/inbox/threads/{thread_id}").get_data(as_text=True)
-    assert f"Sent to the Smart Bcc address of deal {deal['id']}" in panel
+    assert "Sent to the Smart Bcc address of deal &#39;Big order&#39;." in panel
+    assert f"deal {deal['id']}" not in panel
     person_page = web.get(f"/persons/{person['id']}").get_data(as_text=True)
     assert "Order details" in person_page and "Big order" in person_page
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend.pipeline.message import Address, ParsedMessage
-from backend.pipeline.mime import parse_message
+from backend.mail.message import Address, ParsedMessage
+from backend.mail.mime import parse_message
 from tests.corpus import corpus_dir, corpus_files
 
 UTC = timezone.utc
@@ -424,12 +424,12 @@ def test_many_parts_finish_quickly():
 
 
 def test_failing_header_registry_falls_back_to_raw_headers(monkeypatch):
-    import backend.pipeline.mime as mime
+    import backend.mail.policies as policies
 
     def broken(name, value):
         raise ValueError("registry bug")
 
-    monkeypatch.setattr(mime, "_parsed_header", broken)
+    monkeypatch.setattr(policies, "_parsed_header", broken)
     msg = _corpus("flanker/attached-pdf.eml")
     assert "structured headers unreadable (ValueError); parsed in legacy mode" in msg.defects
     assert [a.filename for a in msg.attachments] == ["test.pdf"]

@@ -9,8 +9,9 @@ from email.parser import BytesParser
 
 import pytest
 
-from backend.pipeline import mime
-from backend.pipeline.mime import _clean_base64, parse_message
+from backend.mail import mime
+from backend.mail.mime import parse_message
+from backend.mail.parts import _clean_base64
 from tests.corpus import corpus_files
 
 
@@ -88,7 +89,7 @@ def test_feeding_in_slices_splits_nothing_that_matters(monkeypatch):
 
 
 def test_reading_the_stored_file_gives_what_parsing_the_bytes_gives():
-    from backend.pipeline.mime import parse_file
+    from backend.mail.mime import parse_file
 
     files = corpus_files()
     assert len(files) > 50
@@ -97,7 +98,7 @@ def test_reading_the_stored_file_gives_what_parsing_the_bytes_gives():
 
 
 def test_boundary_lines_are_counted_across_slices():
-    from backend.pipeline.mime import _count_boundary_lines
+    from backend.mail.mime import _count_boundary_lines
 
     data = b"a\n--b\n--\n\n--x--\n-\n--"
     for size in range(1, len(data) + 1):

@@ -1,4 +1,4 @@
-"""Tests for backend.pipeline.forwards: recovering the original of a forwarded mail."""
+"""Tests for backend.mail.forwards: recovering the original of a forwarded mail."""
 from __future__ import annotations
 
 import time
@@ -10,16 +10,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend.pipeline.forward_dates import parse_forward_date
-from backend.pipeline.forward_html import html_to_text
-from backend.pipeline.forward_labels import has_forward_prefix
-from backend.pipeline.forwards import (
+from backend.mail.forward_dates import parse_forward_date
+from backend.mail.forward_html import html_to_text
+from backend.mail.forward_labels import has_forward_prefix
+from backend.mail.forwards import (
     ForwardedOriginal,
     find_forwarded,
     parse_address_list,
     strip_subject_prefixes,
 )
-from backend.pipeline.message import Address, ParsedMessage
+from backend.mail.message import Address, ParsedMessage
 from tests.corpus import corpus_dir
 
 HERE = Path(__file__).parent / "forwards"
@@ -248,7 +248,7 @@ def test_attachment_without_sender_falls_back_to_inline():
 
 
 def _mime():
-    from backend.pipeline import mime
+    from backend.mail import mime
 
     return mime
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import email.header
 import email.utils
 import re
+from email.errors import HeaderParseError
 
 from .message import Address
 
@@ -24,6 +26,8 @@ _CHARSET_ALIASES = {
 _REFUSED_CODECS = {"unicode_escape", "raw_unicode_escape", "idna", "punycode", "undefined"}
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,75})\?([bBqQ])\?([^?\s]*)\?=")
+# Where str.splitlines() splits ASCII text; decode_header() reads each piece as a line of its own.
+_LINE_SPLITS = re.compile(r"[\n\r\x0b\x0c\x1c-\x1e]")
 _QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _PLAUSIBLE = re.compile(r"[^@\s<>()\[\]\\,;:\"\x00-\x1f\x7f]+@[^@\s<>()\[\]\\,;:\"\x00-\x1f\x7f]+")
@@ -98,6 +102,39 @@ def decode_words(value: str) -> str:
     """Decode RFC 2047 encoded words; never raises, undecodable words stay literal."""
     if "=?" not in value:
         return value
+    words = [m.span() for m in _ENCODED_WORD.finditer(value)]
+    if not words:
+        return value
+    if _stdlib_reads_alike(value, words):
+        try:
+            chunks = email.header.decode_header(value)
+        except (HeaderParseError, binascii.Error, ValueError):  # undecodable base64
+            pass
+        else:
+            # Joined by hand, not by make_header(): that one decodes strictly, raises on
+            # charsets Python does not know, and puts a space between an encoded word and
+            # the text it touches. Runs of words in one charset come joined as bytes.
+            # decode_header() drops the value's leading whitespace; it is put back.
+            lead = value[:len(value) - len(value.lstrip())]
+            return lead + "".join(decode_bytes(data, charset) if charset else data.decode("ascii")
+                                  for data, charset in chunks)
+    return _decode_words_leniently(value)
+
+
+def _stdlib_reads_alike(value: str, words: list[tuple[int, int]]) -> bool:
+    """Whether email.header.decode_header() reads ``value`` right. It does not for what real
+    mail also has: 8-bit text in or around encoded words (it round-trips the text through
+    raw-unicode-escape, so anything above U+00FF comes back as backslash escapes), text
+    it splits as separate lines (vertical tab, form feed, \x1c-\x1e), and encoded words
+    RFC 2047 does not allow, with spaces or "?" inside or an empty charset (its pattern
+    takes them, ours leaves them literal). Undecodable base64 makes it raise for the
+    whole header instead of keeping that one word literal; decode_words() catches that."""
+    return (value.isascii() and not _LINE_SPLITS.search(value)
+            and [m.span() for m in email.header.ecre.finditer(value)] == words)
+
+
+def _decode_words_leniently(value: str) -> str:
+    """decode_words() for headers the standard library misreads (see _stdlib_reads_alike)."""
     out: list[str] = []
     pending: list = []  # [charset, bytes] of a run of adjacent words in one charset
     pos = 0

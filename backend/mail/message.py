@@ -57,8 +57,16 @@ class ParsedMessage:
     attachments: list[AttachmentPart] = field(default_factory=list)
     # message/rfc822 parts, parsed with the same limits (depth-limited)
     attached_messages: list["ParsedMessage"] = field(default_factory=list)
-    # None, or one of: "bounce", "auto-reply", "bulk", "complaint"
+    # None, or one of: "bounce", "auto-reply", "bulk", "complaint" (see automatic.py)
     auto_kind: str | None = None
+    auto_rule: str | None = None  # name of the automatic-mail rule that decided auto_kind
+    auto_reason: str | None = None  # that rule's reason, one sentence
+    # What the automatic-mail rules read: this message's MIME part types (enclosed messages
+    # not included), the report-type of each multipart/report, and the first value of each
+    # header they look at, unfolded, by lower-case name.
+    content_types: list[str] = field(default_factory=list)
+    report_types: list[str] = field(default_factory=list)
+    auto_headers: dict[str, str] = field(default_factory=dict)
     defects: list[str] = field(default_factory=list)
     smartbcc_ref: str | None = None  # value of X-SmartBcc-Ref
     content_hash: str = ""  # hash of normalized content, for dedupe without Message-ID

@@ -1,0 +1,32 @@
+"""A user is the same user from any of their addresses: the account address and every verified
+alternative address."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select, union_all
+from sqlalchemy.orm import Session
+
+from ..models import SenderAddress, User
+from .actor import Actor
+
+
+def company_user_ids(session: Session, company_id: int, emails: Iterable[str]) -> dict[str, int]:
+    """Address (lower-case) -> user id, for account and verified alternative addresses."""
+    emails = {e.lower() for e in emails if e}
+    if not emails:
+        return {}
+    accounts = select(User.email, User.id).where(User.company_id == company_id, User.email.in_(emails))
+    verified = select(SenderAddress.email, SenderAddress.user_id).where(
+        SenderAddress.company_id == company_id, SenderAddress.email.in_(emails),
+        SenderAddress.verified_at.is_not(None))
+    found = dict(session.execute(union_all(accounts, verified)).all())
+    return {email.lower(): user_id for email, user_id in found.items()}
+
+
+def own_addresses(session: Session, actor: Actor) -> frozenset[str]:
+    """Every address the actor's mail comes from: the account address and the verified others."""
+    others = session.scalars(select(SenderAddress.email).where(
+        SenderAddress.company_id == actor.company_id, SenderAddress.user_id == actor.user_id,
+        SenderAddress.verified_at.is_not(None)))
+    return frozenset([actor.email.lower(), *(e.lower() for e in others)])

@@ -1,0 +1,145 @@
+"""A thread's summary (what lists show of it) and deleting a message from everywhere.
+
+The summary (message count, first and last time, snippet, subject) is derived from the thread's
+live messages only: a new message adds to it, a delete recomputes it. Deleting is final: the
+message's text, participants and attachments are removed, and the blobs (the stored raw mail and
+attachment bytes) go when nothing else refers to them. A tombstone keeps the Message-ID, so a
+later copy of the same mail is not logged again.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..models import Attachment, InboundRecord, MailMessage, MailThread
+from .actor import Actor
+from .sql import in_ids
+from .visibility import message_for, require_owner
+
+log = logging.getLogger(__name__)
+
+
+def add_message(thread: MailThread, message: MailMessage) -> None:
+    """The summary with one more (live) message."""
+    sent_at = message.sent_at
+    thread.message_count = (thread.message_count or 0) + 1
+    if thread.first_message_at is None or sent_at < thread.first_message_at:
+        thread.first_message_at = sent_at
+    if thread.last_message_at is None or sent_at >= thread.last_message_at:
+        thread.last_message_at = sent_at
+        thread.snippet = message.snippet
+
+
+def refresh_summary(session: Session, thread: MailThread) -> None:
+    """The summary recomputed from the live messages (after a delete)."""
+    session.flush()
+    live = (select(MailMessage).where(MailMessage.thread_id == thread.id, MailMessage.deleted_at.is_(None))
+            .order_by(MailMessage.sent_at, MailMessage.id))
+    count, first, last = session.execute(
+        select(func.count(), func.min(MailMessage.sent_at), func.max(MailMessage.sent_at))
+        .where(MailMessage.thread_id == thread.id, MailMessage.deleted_at.is_(None))).one()
+    thread.message_count = count
+    thread.first_message_at, thread.last_message_at = first, last
+    newest = session.scalar(live.order_by(None).order_by(MailMessage.sent_at.desc(), MailMessage.id.desc()).limit(1))
+    oldest = session.scalar(live.limit(1))
+    thread.snippet = newest.snippet if newest is not None else ""
+    if oldest is not None:
+        thread.subject = oldest.subject
+    else:
+        # Nothing left: the thread disappears from every list, and keeps no text of the mail.
+        thread.subject = thread.normalized_subject = thread.snippet = ""
+        thread.needs_deal_choice = False
+
+
+@dataclass
+class Deletion:
+    thread: MailThread
+    blobs: set[str]  # the blobs the message referred to; drop_unused_blobs after the commit
+
+
+def delete_message(session: Session, actor: Actor, message_id: int) -> Deletion:
+    """Deletes one message of a thread the actor owns and recomputes the thread's summary.
+    404 when it is not visible or already deleted, 403 when the thread was only shared with the
+    actor. The caller commits, then calls ``drop_unused_blobs``."""
+    message = message_for(session, actor, message_id)
+    thread = message.thread
+    require_owner(thread, actor, "delete its messages")
+    digests = _purge(session, message)
+    refresh_summary(session, thread)
+    return Deletion(thread, digests)
+
+
+def drop_unused_blobs(session: Session, blobs, digests: set[str]) -> int:
+    """Removes the files no live message or pending arrival refers to any more; returns how many."""
+    dropped = 0
+    for digest in sorted(digests):
+        if _referenced(session, digest):
+            continue
+        try:
+            blobs.delete(digest)
+            dropped += 1
+        except (OSError, ValueError):
+            log.warning("could not remove blob %s; nothing refers to it", digest[:12])
+    return dropped
+
+
+def _purge(session: Session, message: MailMessage) -> set[str]:
+    """Empties the message down to its tombstone; returns the blobs it referred to."""
+    digests = {a.sha256 for a in message.attachments}
+    for record in session.scalars(select(InboundRecord).where(InboundRecord.message_id == message.id)):
+        digests.add(record.raw_sha256)
+        # What was decided named the mail's subject and people: only the fact of the delete stays.
+        record.decisions = [{"stage": "delete", "outcome": "deleted",
+                             "reason": "The mail was deleted; what Smart Bcc read from it is gone."}]
+        record.error = None
+    digests.add(message.raw_sha256)
+    message.deleted_at = datetime.now(timezone.utc)
+    message.body_text = message.body_html = None
+    message.subject = message.snippet = message.sender_name = ""
+    message.participants.clear()
+    message.attachments.clear()
+    return {d for d in digests if d}
+
+
+def _referenced(session: Session, digest: str, *, besides: int | None = None) -> bool:
+    """Whether a live message's attachment or raw mail, or an arrival not yet settled (other than
+    ``besides``), uses the blob."""
+    if session.scalar(select(Attachment.id).where(Attachment.sha256 == digest).limit(1)) is not None:
+        return True
+    if session.scalar(select(MailMessage.id).where(MailMessage.raw_sha256 == digest,
+                                                   MailMessage.deleted_at.is_(None)).limit(1)) is not None:
+        return True
+    # An arrival still to be processed needs its raw file.
+    return session.scalar(select(InboundRecord.id).where(
+        InboundRecord.raw_sha256 == digest, InboundRecord.status.in_(("received", "failed")),
+        InboundRecord.id != (besides or 0)).limit(1)) is not None
+
+
+def forget_copy(session: Session, record: InboundRecord, blobs) -> None:
+    """Another copy of a deleted message arrived: it is not logged again, and its raw file is not
+    kept either."""
+    session.flush()
+    if not _referenced(session, record.raw_sha256, besides=record.id):
+        try:
+            blobs.delete(record.raw_sha256)
+        except (OSError, ValueError):
+            log.warning("could not remove blob %s; nothing refers to it", record.raw_sha256[:12])
+
+
+def last_messages(session: Session, thread_ids: list[int]) -> dict[int, tuple[int, str, str]]:
+    """Each thread's newest live message as (id, sender email, sender name), in one query (one
+    index probe per thread)."""
+    if not thread_ids:
+        return {}
+    newest = (select(MailMessage.id)
+              .where(MailMessage.thread_id == MailThread.id, MailMessage.deleted_at.is_(None))
+              .order_by(MailMessage.sent_at.desc(), MailMessage.id.desc()).limit(1)
+              .correlate(MailThread).scalar_subquery())
+    rows = session.execute(
+        select(MailMessage.thread_id, MailMessage.id, MailMessage.sender_email, MailMessage.sender_name)
+        .where(MailMessage.id.in_(select(newest).where(in_ids(session, MailThread.id, thread_ids)))))
+    return {thread_id: (message_id, email, name) for thread_id, message_id, email, name in rows}

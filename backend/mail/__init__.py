@@ -1,0 +1,1 @@
+"""Mail format only: parsing raw messages, decoding headers and addresses, unwrapping forwards, spotting automatic mail."""
