@@ -26,7 +26,13 @@ def company_user_ids(session: Session, company_id: int, emails: Iterable[str]) -
 
 def own_addresses(session: Session, actor: Actor) -> frozenset[str]:
     """Every address the actor's mail comes from: the account address and the verified others."""
-    others = session.scalars(select(SenderAddress.email).where(
-        SenderAddress.company_id == actor.company_id, SenderAddress.user_id == actor.user_id,
-        SenderAddress.verified_at.is_not(None)))
-    return frozenset([actor.email.lower(), *(e.lower() for e in others)])
+    return user_addresses(session, actor.company_id, actor.user_id)
+
+
+def user_addresses(session: Session, company_id: int, user_id: int) -> frozenset[str]:
+    """A user's account address and verified alternative addresses (lower-case)."""
+    accounts = select(User.email).where(User.company_id == company_id, User.id == user_id)
+    verified = select(SenderAddress.email).where(
+        SenderAddress.company_id == company_id, SenderAddress.user_id == user_id,
+        SenderAddress.verified_at.is_not(None))
+    return frozenset(e.lower() for e in session.scalars(union_all(accounts, verified)))

@@ -9,7 +9,8 @@ from sqlalchemy import exists, select
 
 from .. import addresses
 from ..intake.checks import Rejection
-from ..models import MailMessage, MailThread, Participant, SenderAddress, ThreadLink, User
+from ..domain.identity import user_addresses
+from ..models import MailMessage, MailThread, Participant, ThreadLink
 from . import graph as graph_mod
 from .connections import SOURCES
 from .ingest import already_stored, header_ids, ingest_reply, normalize_message_id
@@ -36,7 +37,7 @@ def reply_targets(session, settings, user_id: int, company_id: int, now: datetim
     linked = exists().where(ThreadLink.thread_id == MailThread.id, ThreadLink.removed.is_(False))
     threads = {t.id: t.last_message_at for t in session.execute(
         select(MailThread.id, MailThread.last_message_at).where(
-            MailThread.company_id == company_id, MailThread.owner_id == user_id,
+            MailThread.company_id == company_id, MailThread.owner_id == user_id, MailThread.message_count > 0,
             MailThread.last_message_at >= now - REPLY_WINDOW, linked)
         .order_by(MailThread.last_message_at.desc()).limit(500))}
     targets = Targets()
@@ -44,14 +45,13 @@ def reply_targets(session, settings, user_id: int, company_id: int, now: datetim
         return targets
     for mid, thread_id in session.execute(select(MailMessage.message_id_header, MailMessage.thread_id).where(
             MailMessage.company_id == company_id, MailMessage.thread_id.in_(threads),
-            MailMessage.message_id_header.is_not(None))):
+            MailMessage.deleted_at.is_(None), MailMessage.message_id_header.is_not(None))):
         targets.thread_of[mid] = thread_id
-    own = {session.scalar(select(User.email).where(User.id == user_id))} | set(session.scalars(
-        select(SenderAddress.email).where(SenderAddress.user_id == user_id)))
+    own = user_addresses(session, company_id, user_id)
     rows = session.execute(select(Participant.email, MailMessage.thread_id)
                            .join(MailMessage, MailMessage.id == Participant.message_id).where(
         Participant.company_id == company_id, Participant.user_id.is_(None),
-        MailMessage.thread_id.in_(threads)))
+        MailMessage.thread_id.in_(threads), MailMessage.deleted_at.is_(None)))
     for email, thread_id in rows:
         if not email or email in own or addresses.is_smartbcc_address(email, settings.mail_domain):
             continue
