@@ -4,12 +4,14 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import PROJECT_ROOT, Settings
 from .services import Services
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    """The web app; without settings or services, from SMARTBCC_* (a bad value raises ConfigError)."""
     if services is None:
         services = Services.create(settings or Settings.from_env())
     settings = services.settings
@@ -25,6 +27,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
     )
     app.extensions["smartbcc"] = services
+    if settings.trusted_proxies:
+        # Each trusted proxy appends the address it received from (and the scheme); entries further
+        # left were written by the client and prove nothing. request.remote_addr is then the client.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     from .api import api_bp
     from .api.errors import register_error_handlers

@@ -1,4 +1,4 @@
-"""The `smartbcc` command: serve, smtpd, db, company, user, demo, inbound, manifest."""
+"""The `smartbcc` command: serve, smtpd, db, company, user, demo, inbound, config, check-ports, manifest."""
 from __future__ import annotations
 
 import json
@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from . import addresses
 from .accounts import AccountError, create_company, create_user, rotate_inbound_secret
-from .cli_common import CliError, cli_services
-from .config import ConfigError, Settings
+from .cli_common import CliError, check_ports_or_fail, cli_services, cli_settings
+from .config import ConfigError
 
 
 def _emit(data: dict) -> None:
@@ -63,7 +63,7 @@ def db_upgrade() -> None:
     """Migrate the database to the newest schema."""
     from .db import make_engine
 
-    settings = Settings.from_env()
+    settings = cli_settings()
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
     # Connect first, so an unreachable database fails before Alembic logs anything.
     engine = make_engine(settings.database_url)
@@ -137,13 +137,22 @@ def user_create(company_id: int, email: str, name: str, admin: bool, password: s
 
 
 @main.command("demo")
+@click.option("--no-port-check", is_flag=True,
+              help="seed even while the ports of `smartbcc serve` are busy (e.g. it already runs)")
 @_guard
-def demo() -> None:
-    """Create the demo company (once) and print how to use it."""
+def demo(no_port_check: bool) -> None:
+    """Create the demo company (once) and print how to use it (the same credentials every time)."""
     from .demo import seed_demo
 
-    services = cli_services()
-    info = seed_demo(services)
+    settings = cli_settings()
+    if not no_port_check:
+        # `make run` seeds, then serves: when Smart Bcc already runs, stop here with one line.
+        check_ports_or_fail(settings)
+    services = cli_services(settings)
+    try:
+        info = seed_demo(services)
+    finally:
+        services.close()
     click.echo(info.banner(services.settings))
 
 
@@ -173,18 +182,53 @@ def inbound_retry(record_ids: tuple[int, ...]) -> None:
 @_guard
 def serve() -> None:
     """Run the web app and the SMTP receiver in one process (embedded default)."""
-    from .server import serve_all
+    from .server import PortError, serve_all
 
-    serve_all(cli_services())
+    settings = cli_settings()
+    check_ports_or_fail(settings)
+    try:
+        serve_all(cli_services(settings))
+    except PortError as exc:  # taken between the check and the start
+        raise CliError(str(exc)) from exc
 
 
 @main.command("smtpd")
 @_guard
 def smtpd() -> None:
     """Run only the SMTP receiver for Smart Bcc addresses."""
-    from .intake.smtp import run_forever
+    import errno
 
-    run_forever(cli_services())
+    from .intake.smtp import run_forever
+    from .server import listen_error
+
+    settings = cli_settings()
+    check_ports_or_fail(settings, ("smtp",))
+    try:
+        run_forever(cli_services(settings))
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise CliError(str(listen_error("smtp", settings, exc))) from exc
+        raise
+
+
+@main.command("check-ports")
+@_guard
+def check_ports_command() -> None:
+    """Exit 1 with one line if the ports of `smartbcc serve` (HTTP and SMTP) are busy."""
+    check_ports_or_fail(cli_settings())
+
+
+@main.command("config")
+@click.option("--json", "as_json", is_flag=True, help="print a JSON object instead of NAME=value lines")
+@_guard
+def config_command(as_json: bool) -> None:
+    """Print the effective SMARTBCC_* settings (secrets shown as ***); exit 1 if one is malformed."""
+    settings = cli_settings()
+    if as_json:
+        _emit(settings.shown())
+    else:
+        for line in settings.lines():
+            click.echo(line)
 
 
 def _register_plugins() -> None:

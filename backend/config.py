@@ -1,40 +1,60 @@
-"""Settings read from the environment, with safe defaults for the embedded setup."""
+"""Every SMARTBCC_* setting, read once from the environment and validated at start.
+
+Each field of ``Settings`` carries its environment variable, parser, default and
+description (``setting(...)``); ``Settings.from_env()`` loops over the fields, so a
+setting's default is written once, here. No other module reads the environment:
+they get the ``Settings`` of their process. A malformed value raises ``ConfigError``
+with one sentence naming the variable and saying how to write it; the process
+entry points (``smartbcc serve|smtpd|…``, ``create_app``, the Celery worker) stop
+with that sentence. README's configuration table is generated from the fields
+(``python -m backend.config``; tests/test_settings.py checks it is current).
+"""
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, fields, replace
+import sys
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any, Callable
+
+from . import config_values as cv
+from .config_values import REDACTED, redact_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # One place for the size limit: SMTP SIZE, DATA check and HTTP inbound all read it.
+# Not an environment setting (the product promises 20 MB).
 MAX_MESSAGE_BYTES = 20 * 1024 * 1024
-
-
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
-
-
-def _list(name: str) -> tuple:
-    return tuple(v.strip() for v in os.environ.get(name, "").split(",") if v.strip())
 
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message says which and how to fix it."""
 
 
+# --- the settings --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Spec:
+    """What ``setting(...)`` records on a field."""
+    env: str
+    parse: Callable[[str], Any]
+    doc: str
+    derive: Callable[[dict], Any] | None = None  # default computed from the fields before it
+    default_doc: str | None = None  # the default as README shows it, when not the plain value
+    secret: bool = False
+    url_secret: bool = False  # a URL whose password part is hidden when shown
+
+
+def setting(env: str, default: Any = MISSING, *, parse: Callable[[str], Any] = cv.text, doc: str,
+            derive: Callable[[dict], Any] | None = None, default_doc: str | None = None,
+            secret: bool = False, url_secret: bool = False):
+    spec = Spec(env, parse, doc, derive, default_doc, secret, url_secret)
+    return field(default=default, metadata={"setting": spec})
+
+
 def _secret_key(instance_dir: Path) -> str:
-    """The key from the environment, else one generated once into instance/."""
-    from_env = os.environ.get("SMARTBCC_SECRET_KEY")
-    if from_env:
-        return from_env
+    """The key generated once into instance/ (when SMARTBCC_SECRET_KEY is not set)."""
     instance_dir.mkdir(parents=True, exist_ok=True)
     key_file = instance_dir / "secret_key"
     if key_file.exists():
@@ -47,133 +67,306 @@ def _secret_key(instance_dir: Path) -> str:
     return key
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
-    instance_dir: Path
-    database_url: str
-    mail_domain: str = "bcc.localhost"
-    secret_key: str = ""
-    http_host: str = "127.0.0.1"
-    http_port: int = 5000
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 2525
-    base_url: str = "http://127.0.0.1:5000"
-    blob_dir: Path = field(default=Path("instance/blobs"))
+    instance_dir: Path = setting(
+        "SMARTBCC_INSTANCE_DIR", parse=cv.path, derive=lambda v: PROJECT_ROOT / "instance",
+        default_doc="`instance/` in the checkout", doc="SQLite database, secret key, blobs, outbox")
+    database_url: str = setting(
+        "SMARTBCC_DATABASE_URL", parse=cv.database_url, url_secret=True,
+        derive=lambda v: f"sqlite:///{v['instance_dir'] / 'smartbcc.sqlite3'}",
+        default_doc="`sqlite:///<instance dir>/smartbcc.sqlite3`",
+        doc="SQLAlchemy URL; `postgresql://user@host/db` in production")
+    mail_domain: str = setting(
+        "SMARTBCC_MAIL_DOMAIN", "bcc.localhost", parse=cv.mail_domain,
+        doc="domain of the Smart Bcc addresses (your MX points here)")
+    secret_key: str = setting(
+        "SMARTBCC_SECRET_KEY", secret=True, derive=lambda v: _secret_key(v["instance_dir"]),
+        default_doc="generated once into `<instance dir>/secret_key`",
+        doc="signs sessions and confirmation links; set it in production, the same on every process")
+    http_host: str = setting(
+        "SMARTBCC_HTTP_HOST", "127.0.0.1", parse=cv.host, doc="where `smartbcc serve` listens for HTTP")
+    http_port: int = setting(
+        "SMARTBCC_HTTP_PORT", 5000, parse=cv.port(5000), doc="port of `smartbcc serve`'s web server")
+    smtp_host: str = setting(
+        "SMARTBCC_SMTP_HOST", "127.0.0.1", parse=cv.host, doc="where the SMTP receiver listens")
+    smtp_port: int = setting(
+        "SMARTBCC_SMTP_PORT", 2525, parse=cv.port(2525),
+        doc="port of the SMTP receiver (25 behind MX in production)")
+    base_url: str = setting(
+        "SMARTBCC_BASE_URL", parse=cv.url(("http", "https"), "https://smartbcc.example.com"),
+        derive=lambda v: f"http://127.0.0.1:{v['http_port']}", default_doc="`http://127.0.0.1:<HTTP port>`",
+        doc="public URL of the web process (links in mails, add-in manifests; `https://` marks cookies Secure)")
+    blob_dir: Path = setting(
+        "SMARTBCC_BLOB_DIR", parse=cv.path, derive=lambda v: v["instance_dir"] / "blobs",
+        default_doc="`<instance dir>/blobs`",
+        doc="raw messages and attachments, content-addressed (a shared volume when scaled out)")
     # "inline": jobs run in a thread pool of this process (embedded default);
     # "eager": jobs run at once in the calling thread (tests);
     # "celery": jobs are sent to the Celery broker below.
-    jobs: str = "inline"
-    broker_url: str = "redis://127.0.0.1:6379/0"
-    smtp_relay: str = ""  # host:port for outgoing mail; empty writes to outbox_dir
-    smtp_relay_tls: bool = False
-    smtp_relay_user: str = ""
-    smtp_relay_password: str = ""
-    mail_from: str = "Smart Bcc <no-reply@bcc.localhost>"
-    outbox_dir: Path = field(default=Path("instance/outbox"))
-    old_address_grace_days: int = 30
-    max_message_bytes: int = MAX_MESSAGE_BYTES
+    jobs: str = setting(
+        "SMARTBCC_JOBS", "inline", parse=cv.choice("inline", "eager", "celery"),
+        doc="`inline` (thread pool in the process), `eager` (tests), `celery`")
+    broker_url: str = setting(
+        "SMARTBCC_BROKER_URL", "redis://127.0.0.1:6379/0", parse=cv.any_url("redis://127.0.0.1:6379/0"),
+        url_secret=True, doc="Celery broker when `SMARTBCC_JOBS=celery`")
+    smtp_relay: str = setting(
+        "SMARTBCC_SMTP_RELAY", "", parse=cv.host_port("smtp.example.com:587"),
+        default_doc="empty: mails are written to `<instance dir>/outbox/`",
+        doc="`host:port` for outgoing mail (address confirmations)")
+    smtp_relay_tls: bool = setting(
+        "SMARTBCC_SMTP_RELAY_TLS", False, parse=cv.boolean, doc="STARTTLS to the relay")
+    smtp_relay_user: str = setting("SMARTBCC_SMTP_RELAY_USER", "", doc="login name at the relay")
+    smtp_relay_password: str = setting(
+        "SMARTBCC_SMTP_RELAY_PASSWORD", "", secret=True, doc="password at the relay")
+    mail_from: str = setting(
+        "SMARTBCC_MAIL_FROM", parse=cv.mailbox, derive=lambda v: f"Smart Bcc <no-reply@{v['mail_domain']}>",
+        default_doc="`Smart Bcc <no-reply@<mail domain>>`", doc="sender of Smart Bcc's own mail")
+    outbox_dir: Path = setting(
+        "SMARTBCC_OUTBOX_DIR", parse=cv.path, derive=lambda v: v["instance_dir"] / "outbox",
+        default_doc="`<instance dir>/outbox`", doc="where outgoing mail is written when no relay is set")
+    old_address_grace_days: int = setting(
+        "SMARTBCC_OLD_ADDRESS_GRACE_DAYS", 30, parse=cv.integer(0, example=30),
+        doc="how long a company's former address is still accepted after a domain change")
+    max_message_bytes: int = MAX_MESSAGE_BYTES  # not an environment setting
     # Microsoft (Outlook add-in tokens, Graph). URLs are settings so tests and
     # sovereign clouds can point them elsewhere.
-    ms_client_id: str = ""
-    ms_client_secret: str = ""
-    ms_authority_host: str = "https://login.microsoftonline.com"
-    ms_jwks_url: str = "https://login.microsoftonline.com/common/discovery/v2.0/keys"
-    ms_graph_url: str = "https://graph.microsoft.com/v1.0"
-    ms_allowed_tenants: tuple = ()
+    ms_client_id: str = setting(
+        "SMARTBCC_MS_CLIENT_ID", "", parse=cv.no_spaces("a client ID", "00000000-0000-0000-0000-000000000000"),
+        doc="Entra ID app (client) ID for the Outlook add-in and Graph")
+    ms_client_secret: str = setting(
+        "SMARTBCC_MS_CLIENT_SECRET", "", secret=True, doc="that app's client secret")
+    ms_authority_host: str = setting(
+        "SMARTBCC_MS_AUTHORITY_HOST", "https://login.microsoftonline.com",
+        parse=cv.url(("https", "http"), "https://login.microsoftonline.com"),
+        doc="Microsoft sign-in host; override for sovereign clouds and tests")
+    ms_jwks_url: str = setting(
+        "SMARTBCC_MS_JWKS_URL", "https://login.microsoftonline.com/common/discovery/v2.0/keys",
+        parse=cv.url(("https", "http"), "https://login.microsoftonline.com/common/discovery/v2.0/keys", False),
+        doc="keys of Microsoft's add-in tokens; override for sovereign clouds and tests")
+    ms_graph_url: str = setting(
+        "SMARTBCC_MS_GRAPH_URL", "https://graph.microsoft.com/v1.0",
+        parse=cv.url(("https", "http"), "https://graph.microsoft.com/v1.0"),
+        doc="Microsoft Graph; override for sovereign clouds and tests")
+    ms_allowed_tenants: tuple = setting(
+        "SMARTBCC_MS_ALLOWED_TENANTS", (), parse=cv.comma_list(), default_doc="empty: any tenant",
+        doc="comma-separated tenant ids whose add-in tokens are accepted")
     # Google (Gmail add-on requests, Gmail API).
-    google_client_id: str = ""
-    google_client_secret: str = ""
-    google_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
-    google_token_url: str = "https://oauth2.googleapis.com/token"
-    google_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
-    gmail_api_url: str = "https://gmail.googleapis.com/"
-    gmail_addon_audience: str = ""  # the add-on's endpoint URL Google signs tokens for
-    gmail_addon_service_account: str = ""
-    gmail_addon_client_id: str = ""  # the add-on's OAuth client: the audience of users' userIdTokens
+    google_client_id: str = setting(
+        "SMARTBCC_GOOGLE_CLIENT_ID", "", parse=cv.no_spaces("a client ID", "1234-abc.apps.googleusercontent.com"),
+        doc="Google OAuth client for the Gmail API")
+    google_client_secret: str = setting(
+        "SMARTBCC_GOOGLE_CLIENT_SECRET", "", secret=True, doc="that client's secret")
+    google_auth_url: str = setting(
+        "SMARTBCC_GOOGLE_AUTH_URL", "https://accounts.google.com/o/oauth2/v2/auth",
+        parse=cv.url(("https", "http"), "https://accounts.google.com/o/oauth2/v2/auth", False),
+        doc="Google's consent page; override for tests")
+    google_token_url: str = setting(
+        "SMARTBCC_GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token",
+        parse=cv.url(("https", "http"), "https://oauth2.googleapis.com/token", False),
+        doc="Google's token endpoint; override for tests")
+    google_jwks_url: str = setting(
+        "SMARTBCC_GOOGLE_JWKS_URL", "https://www.googleapis.com/oauth2/v3/certs",
+        parse=cv.url(("https", "http"), "https://www.googleapis.com/oauth2/v3/certs", False),
+        doc="keys of Google-signed tokens; override for tests")
+    gmail_api_url: str = setting(
+        "SMARTBCC_GMAIL_API_URL", "https://gmail.googleapis.com/",
+        parse=cv.url(("https", "http"), "https://gmail.googleapis.com/", False),
+        doc="the Gmail API; override for tests")
+    gmail_addon_audience: str = setting(
+        "SMARTBCC_GMAIL_ADDON_AUDIENCE", "",
+        doc="the add-on's endpoint URL that Google signs add-on requests for")
+    gmail_addon_service_account: str = setting(
+        "SMARTBCC_GMAIL_ADDON_SERVICE_ACCOUNT", "",
+        doc="the service account that Google-signed add-on requests must come from")
+    gmail_addon_client_id: str = setting(
+        "SMARTBCC_GMAIL_ADDON_CLIENT_ID", "", parse=cv.no_spaces("a client ID", "1234-abc.apps.googleusercontent.com"),
+        doc="the add-on's OAuth client ID: the audience users' `userIdToken`s must have")
     # Sender authentication: authserv-ids of front MTAs whose Authentication-Results
     # are trusted, and the DNS server for DKIM keys ("host:port"; empty: system's).
-    trusted_authserv_ids: tuple = ()
-    dns_resolver: str = ""
-    # Rate limits as "count/seconds" ("" or "0": none); Redis shares them across processes.
-    smtp_limit_per_sender: str = "120/60"
-    smtp_limit_per_company: str = "1200/60"
-    api_limit_per_user: str = "600/60"
-    api_limit_per_company: str = "3000/60"
-    rate_limit_redis_url: str = ""
+    trusted_authserv_ids: tuple = setting(
+        "SMARTBCC_TRUSTED_AUTHSERV_IDS", (), parse=cv.comma_list(cv.lower),
+        doc="comma-separated authserv-ids of your front MTAs whose `Authentication-Results` are trusted "
+            "for sender verification")
+    dns_resolver: str = setting(
+        "SMARTBCC_DNS_RESOLVER", "", parse=cv.host_port("127.0.0.1:53"), default_doc="empty: the system's",
+        doc="`host:port` of the DNS server used for DKIM keys")
+    # Rate limits as "COUNT/SECONDS" ("0": none); Redis shares them across processes.
+    # Validated here once; ratelimit.Limit.parse reads the normalized text.
+    smtp_limit_per_sender: str = setting(
+        "SMARTBCC_SMTP_LIMIT_PER_SENDER", "120/60", parse=cv.limit("120/60"),
+        doc="messages per sender address on SMTP, as COUNT/SECONDS (`0` = no limit)")
+    smtp_limit_per_company: str = setting(
+        "SMARTBCC_SMTP_LIMIT_PER_COMPANY", "1200/60", parse=cv.limit("1200/60"),
+        doc="messages per company (SMTP and HTTP inbound), as COUNT/SECONDS (`0` = no limit)")
+    api_limit_per_user: str = setting(
+        "SMARTBCC_API_LIMIT_PER_USER", "600/60", parse=cv.limit("600/60"),
+        doc="API requests per user, as COUNT/SECONDS (`0` = no limit)")
+    api_limit_per_company: str = setting(
+        "SMARTBCC_API_LIMIT_PER_COMPANY", "3000/60", parse=cv.limit("3000/60"),
+        doc="API requests per company, as COUNT/SECONDS (`0` = no limit)")
+    signin_limit_per_email: str = setting(
+        "SMARTBCC_SIGNIN_LIMIT_PER_EMAIL", "10/900", parse=cv.limit("10/900"),
+        doc="failed page sign-ins per account address, as COUNT/SECONDS (`0` = no limit); "
+            "successful ones are not counted")
+    signin_limit_per_ip: str = setting(
+        "SMARTBCC_SIGNIN_LIMIT_PER_IP", "50/900", parse=cv.limit("50/900"),
+        doc="failed page sign-ins per client address, as COUNT/SECONDS (`0` = no limit)")
+    rate_limit_redis_url: str = setting(
+        "SMARTBCC_RATE_LIMIT_REDIS_URL", "", parse=cv.url(("redis", "rediss", "unix"), "redis://127.0.0.1:6379/1", False),
+        url_secret=True, default_doc="empty: counters per process",
+        doc="Redis URL that shares the rate-limit counters between processes")
+    trusted_proxies: int = setting(
+        "SMARTBCC_TRUSTED_PROXIES", 0, parse=cv.integer(0, 10, example=1),
+        doc="how many reverse proxies in front of the web process append to `X-Forwarded-For` / "
+            "`X-Forwarded-Proto` (werkzeug's ProxyFix trusts that many hops); the client address "
+            "(sign-in limit per address) is the one they saw. `0`: the headers are ignored")
     # Fernet keys for provider refresh tokens, newest first (rotation: prepend).
-    token_keys: tuple = ()
+    token_keys: tuple = setting(
+        "SMARTBCC_TOKEN_KEYS", (), parse=cv.comma_list(cv.fernet_key), secret=True,
+        default_doc="empty: derived from the secret key",
+        doc="comma-separated Fernet keys for provider refresh tokens, newest first (prepend to rotate); "
+            "set it in production")
+    demo_password: str = setting(
+        "SMARTBCC_DEMO_PASSWORD", "", parse=cv.password, secret=True,
+        default_doc="empty: derived from the secret key",
+        doc="password of the demo users that `smartbcc demo` seeds")
 
     @classmethod
-    def from_env(cls, **overrides) -> "Settings":
-        instance_dir = Path(
-            overrides.pop("instance_dir", None)
-            or os.environ.get("SMARTBCC_INSTANCE_DIR")
-            or PROJECT_ROOT / "instance"
-        ).resolve()
-        http_port = _int("SMARTBCC_HTTP_PORT", 5000)
-        mail_domain = os.environ.get("SMARTBCC_MAIL_DOMAIN", "bcc.localhost").strip().lower()
-        values = dict(
-            instance_dir=instance_dir,
-            database_url=os.environ.get("SMARTBCC_DATABASE_URL")
-            or f"sqlite:///{instance_dir / 'smartbcc.sqlite3'}",
-            mail_domain=mail_domain,
-            http_host=os.environ.get("SMARTBCC_HTTP_HOST", "127.0.0.1"),
-            http_port=http_port,
-            smtp_host=os.environ.get("SMARTBCC_SMTP_HOST", "127.0.0.1"),
-            smtp_port=_int("SMARTBCC_SMTP_PORT", 2525),
-            base_url=(os.environ.get("SMARTBCC_BASE_URL") or f"http://127.0.0.1:{http_port}").rstrip("/"),
-            blob_dir=Path(os.environ.get("SMARTBCC_BLOB_DIR") or instance_dir / "blobs"),
-            jobs=os.environ.get("SMARTBCC_JOBS", "inline"),
-            broker_url=os.environ.get("SMARTBCC_BROKER_URL", "redis://127.0.0.1:6379/0"),
-            smtp_relay=os.environ.get("SMARTBCC_SMTP_RELAY", ""),
-            smtp_relay_tls=os.environ.get("SMARTBCC_SMTP_RELAY_TLS", "") in ("1", "true", "yes"),
-            smtp_relay_user=os.environ.get("SMARTBCC_SMTP_RELAY_USER", ""),
-            smtp_relay_password=os.environ.get("SMARTBCC_SMTP_RELAY_PASSWORD", ""),
-            mail_from=os.environ.get("SMARTBCC_MAIL_FROM", f"Smart Bcc <no-reply@{mail_domain}>"),
-            outbox_dir=Path(os.environ.get("SMARTBCC_OUTBOX_DIR") or instance_dir / "outbox"),
-            old_address_grace_days=_int("SMARTBCC_OLD_ADDRESS_GRACE_DAYS", 30),
-            ms_client_id=os.environ.get("SMARTBCC_MS_CLIENT_ID", ""),
-            ms_client_secret=os.environ.get("SMARTBCC_MS_CLIENT_SECRET", ""),
-            ms_authority_host=os.environ.get("SMARTBCC_MS_AUTHORITY_HOST", "https://login.microsoftonline.com").rstrip("/"),
-            ms_jwks_url=os.environ.get("SMARTBCC_MS_JWKS_URL",
-                                       "https://login.microsoftonline.com/common/discovery/v2.0/keys"),
-            ms_graph_url=os.environ.get("SMARTBCC_MS_GRAPH_URL", "https://graph.microsoft.com/v1.0").rstrip("/"),
-            ms_allowed_tenants=_list("SMARTBCC_MS_ALLOWED_TENANTS"),
-            google_client_id=os.environ.get("SMARTBCC_GOOGLE_CLIENT_ID", ""),
-            google_client_secret=os.environ.get("SMARTBCC_GOOGLE_CLIENT_SECRET", ""),
-            google_auth_url=os.environ.get("SMARTBCC_GOOGLE_AUTH_URL", "https://accounts.google.com/o/oauth2/v2/auth"),
-            google_token_url=os.environ.get("SMARTBCC_GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token"),
-            google_jwks_url=os.environ.get("SMARTBCC_GOOGLE_JWKS_URL", "https://www.googleapis.com/oauth2/v3/certs"),
-            gmail_api_url=os.environ.get("SMARTBCC_GMAIL_API_URL", "https://gmail.googleapis.com/"),
-            gmail_addon_audience=os.environ.get("SMARTBCC_GMAIL_ADDON_AUDIENCE", ""),
-            gmail_addon_service_account=os.environ.get("SMARTBCC_GMAIL_ADDON_SERVICE_ACCOUNT", ""),
-            gmail_addon_client_id=os.environ.get("SMARTBCC_GMAIL_ADDON_CLIENT_ID", "").strip(),
-            token_keys=_list("SMARTBCC_TOKEN_KEYS"),
-            trusted_authserv_ids=tuple(v.lower() for v in _list("SMARTBCC_TRUSTED_AUTHSERV_IDS")),
-            dns_resolver=os.environ.get("SMARTBCC_DNS_RESOLVER", ""),
-            smtp_limit_per_sender=os.environ.get("SMARTBCC_SMTP_LIMIT_PER_SENDER", "120/60"),
-            smtp_limit_per_company=os.environ.get("SMARTBCC_SMTP_LIMIT_PER_COMPANY", "1200/60"),
-            api_limit_per_user=os.environ.get("SMARTBCC_API_LIMIT_PER_USER", "600/60"),
-            api_limit_per_company=os.environ.get("SMARTBCC_API_LIMIT_PER_COMPANY", "3000/60"),
-            rate_limit_redis_url=os.environ.get("SMARTBCC_RATE_LIMIT_REDIS_URL", ""),
-        )
-        values.update(overrides)
-        if "secret_key" not in overrides:
-            values["secret_key"] = _secret_key(instance_dir)
-        if values["jobs"] not in ("inline", "eager", "celery"):
-            raise ConfigError("SMARTBCC_JOBS must be inline, eager or celery")
-        from .addresses import company_address
+    def specs(cls) -> list[tuple[str, Spec]]:
+        """(field name, Spec) of every environment setting, in order."""
+        return [(f.name, f.metadata["setting"]) for f in fields(cls) if "setting" in f.metadata]
 
-        try:
-            company_address("check", values["mail_domain"])
-        except ValueError as exc:
-            raise ConfigError(f"SMARTBCC_MAIL_DOMAIN {values['mail_domain']!r} is not a valid domain "
-                              "name; use a form like bcc.example.com") from exc
+    @classmethod
+    def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":
+        """Reads every SMARTBCC_* variable (an empty one counts as unset) and validates it.
+
+        ``overrides`` (tests, one-off commands) replace variables by field name; text
+        overrides are parsed like the variable would be.
+        """
+        env = os.environ if environ is None else environ
         known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
+        unknown = set(overrides) - known
         if unknown:
             raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+        by_name = {f.name: f for f in fields(cls)}
+        # First every given value is parsed, so a bad one stops us before a default is derived
+        # (deriving the secret key writes a file).
+        given: dict[str, Any] = {}
+        for name, spec in cls.specs():
+            if name in overrides:
+                value = overrides[name]
+                given[name] = _parse(spec, value) if isinstance(value, str) and value.strip() else value
+            elif (env.get(spec.env) or "").strip():
+                given[name] = _parse(spec, env[spec.env])
+        values: dict[str, Any] = {}
+        for name, spec in cls.specs():
+            if name in given:
+                value = given[name]
+            elif spec.derive is not None:
+                value = spec.derive(values)
+            else:
+                value = by_name[name].default
+            if name == "instance_dir":
+                value = Path(value).resolve()
+            values[name] = value
+        for name in known - set(values):
+            if name in overrides:
+                values[name] = overrides[name]
         return cls(**values)
+
+    @classmethod
+    def given(cls, name: str, environ: dict | None = None) -> Any:
+        """One setting's validated value if its variable is set, else None (no defaults derived):
+        for commands that need a value only when the operator gave one (`smartbcc manifest`)."""
+        spec = dict(cls.specs())[name]
+        raw = ((os.environ if environ is None else environ).get(spec.env) or "").strip()
+        return _parse(spec, raw) if raw else None
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+    # --- showing the settings (`smartbcc config`) -------------------------------------------
+
+    def shown(self) -> dict[str, Any]:
+        """{variable: effective value} with secrets redacted; JSON-friendly values."""
+        out: dict[str, Any] = {}
+        for name, spec in self.specs():
+            value = getattr(self, name)
+            if spec.secret:
+                value = _redact_all(value)
+            elif spec.url_secret:
+                value = redact_url(value)
+            if isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[spec.env] = value
+        return out
+
+    def lines(self) -> list[str]:
+        """``NAME=value`` per setting (lists comma-separated, booleans true/false), secrets redacted."""
+        out = []
+        for env, value in self.shown().items():
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            elif isinstance(value, list):
+                value = ",".join(value)
+            out.append(f"{env}={value}")
+        return out
+
+
+def _parse(spec: Spec, raw: str) -> Any:
+    raw = raw.strip()
+    try:
+        return spec.parse(raw)
+    except cv.Bad as exc:
+        shown = "(value hidden)" if spec.secret else f"={redact_url(raw) if spec.url_secret else raw!r}"
+        sep = " " if spec.secret else ""
+        raise ConfigError(f"{spec.env}{sep}{shown} {exc}") from None
+
+
+def _redact_all(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return tuple(REDACTED for _ in value)
+    return REDACTED if value else ""
+
+
+def default_of(name: str) -> Any:
+    """A setting's default value (for settings with a fixed default)."""
+    for f in fields(Settings):
+        if f.name == name:
+            return f.default
+    raise KeyError(name)
+
+
+def markdown_table() -> str:
+    """README's configuration table, one row per variable."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, spec in Settings.specs():
+        rows.append(f"| `{spec.env}` | {_default_doc(name, spec)} | {spec.doc} |")
+    return "\n".join(rows) + "\n"
+
+
+def _default_doc(name: str, spec: Spec) -> str:
+    if spec.default_doc is not None:
+        return spec.default_doc
+    value = default_of(name)
+    if value in ("", ()):
+        return "empty"
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    return f"`{value}`"
+
+
+def settings_or_exit(**overrides) -> Settings:
+    """For process entry points without click: the settings, or one ``error:`` line and exit 2."""
+    try:
+        return Settings.from_env(**overrides)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":  # python -m backend.config > table: README's configuration table
+    sys.stdout.write(markdown_table())

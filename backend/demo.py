@@ -1,16 +1,17 @@
 """The demo company that `make run` seeds, so a newcomer has something to try."""
 from __future__ import annotations
 
-import os
-import secrets
+import base64
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from . import addresses
-from .accounts import create_company, create_user, rotate_api_token
+from .accounts import create_company, create_user
 from .models import Company, Deal, Lead, Person, PersonEmail, Project, User
-from .security import hash_password
+from .security import TOKEN_PREFIX, check_password, hash_password, hash_token
 
 DEMO_DOMAIN = "demo.example"
 DEMO_ADMIN = "admin@demo.example"
@@ -31,7 +32,7 @@ class DemoInfo:
         bcc = addresses.company_address(self.slug, settings.mail_domain)
         lines = [
             "",
-            "Smart Bcc demo company " + ("created" if self.created else "already there (credentials renewed)"),
+            "Smart Bcc demo company " + ("created" if self.created else "already there (same credentials)"),
             f"  web:                {settings.base_url}/",
             f"  sign in:            {self.email} / {self.password}  (admin)",
             f"                      {DEMO_REP} / {self.password}  (member)",
@@ -53,9 +54,23 @@ def _person(session, company_id, owner_id, name, email) -> Person:
     return person
 
 
+def _derived(secret_key: str, purpose: str) -> str:
+    digest = hmac.new(secret_key.encode("utf-8"), f"smartbcc demo {purpose}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def demo_credentials(settings) -> tuple[str, str]:
+    """(password, API token) of the demo users: SMARTBCC_DEMO_PASSWORD, else derived from the
+    secret key, and the token always derived. The same on every run, so seeding again (a second
+    `make run`) never invalidates what an earlier run printed."""
+    password = settings.demo_password or _derived(settings.secret_key, "password")[:12]
+    token = TOKEN_PREFIX + _derived(settings.secret_key, "api token")
+    return password, token
+
+
 def seed_demo(services) -> DemoInfo:
-    """Idempotent: a second run renews the admin's credentials and adds nothing."""
-    password = os.environ.get("SMARTBCC_DEMO_PASSWORD") or secrets.token_urlsafe(9)
+    """Idempotent: a second run adds nothing and keeps (re-sets, if changed) the same credentials."""
+    password, token = demo_credentials(services.settings)
     with services.db.session() as session:
         company = session.scalar(select(Company).where(Company.domain == DEMO_DOMAIN))
         created = company is None
@@ -71,8 +86,10 @@ def seed_demo(services) -> DemoInfo:
         # Both demo users share the printed password, so a newcomer can try
         # sharing a thread between two sessions.
         for user in session.scalars(select(User).where(User.email.in_((DEMO_ADMIN, DEMO_REP)))):
-            user.password_hash = hash_password(password)
-        token = rotate_api_token(admin)
+            if not check_password(user.password_hash, password):
+                user.password_hash = hash_password(password)
+        if admin.api_token_hash != hash_token(token):
+            admin.api_token_hash = hash_token(token)
         return DemoInfo(company.id, company.slug, admin.email, password, token, inbound_secret, created)
 
 

@@ -12,3 +12,11 @@ def post_worker_init(worker) -> None:
     grow with them: at a million messages, full collections were the slowest 1 % of mailbox API
     requests (bench/mailbox.py: 80 ms pauses against a 16 ms median)."""
     gc.freeze()
+
+
+def on_starting(server) -> None:
+    """In the master, before any worker: a bad SMARTBCC_* setting is one `error:` line and exit
+    status 2, not a traceback from every worker that fails to boot."""
+    from backend.config import settings_or_exit
+
+    settings_or_exit()

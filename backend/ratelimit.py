@@ -1,9 +1,12 @@
 """Fixed-window rate limits per company, per sender and per user; in memory or shared through Redis."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ class RateLimiter:
                 used = self.counter.get(key, window)
         except Exception:
             # A limiter outage must not stop mail or lock anyone out; limits are a guard, not a gate.
+            log.warning("rate limiter unavailable; letting %s through", key, exc_info=True)
             return Verdict(True)
         if used < limit.count:
             return Verdict(True)

@@ -1,17 +1,20 @@
 """Entry point of the Celery `worker` and `beat` processes: `celery -A backend.worker worker`.
 
 Every registered job (backend.tasks) becomes the Celery task ``smartbcc.<name>``;
-it runs eagerly on this process's own services, built at the first task.
+it runs eagerly on this process's own services, built at the first task. The settings
+are read and validated when the module loads: a bad SMARTBCC_* value stops the
+worker (and beat) at start with one ``error:`` line, before it connects to the broker.
 """
 from __future__ import annotations
 
 import threading
 
-from .config import Settings
+from .config import settings_or_exit
 from .jobs import celery_app
 from .services import Services, load_jobs
 from .tasks import TASKS
 
+SETTINGS = settings_or_exit(jobs="eager")
 _services: Services | None = None
 _services_lock = threading.Lock()
 
@@ -21,7 +24,7 @@ def worker_services() -> Services:
     if _services is None:
         with _services_lock:
             if _services is None:
-                services = Services.create(Settings.from_env(jobs="eager"))
+                services = Services.create(SETTINGS)
                 services.jobs.celery_worker = True
                 _services = services
     return _services

@@ -17,6 +17,7 @@ from backend.app import create_app
 from backend.config import Settings
 from backend.models import Company, Deal, Lead, Person, PersonEmail, Project, User
 from backend.services import Services
+from .conftest import free_port
 
 MAIL_DOMAIN = "bcc.test"
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/x"
@@ -34,15 +35,21 @@ def cli(tmp_path):
     exe = _executable()
     default_url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTBCC_")}
+    # `smartbcc demo` and `serve` refuse busy ports: free ones, not whatever runs on 5000/2525.
+    ports = {"SMARTBCC_HTTP_PORT": str(free_port()), "SMARTBCC_SMTP_PORT": str(free_port())}
+
+    def run_env(database_url: str | None = None, extra_env: dict | None = None) -> dict:
+        return {**env, "SMARTBCC_INSTANCE_DIR": str(tmp_path / "instance"),
+                "SMARTBCC_DATABASE_URL": database_url or default_url,
+                "SMARTBCC_MAIL_DOMAIN": MAIL_DOMAIN, **ports, **(extra_env or {})}
 
     def run(*args: str, database_url: str | None = None, extra_env: dict | None = None):
-        run_env = {**env, "SMARTBCC_INSTANCE_DIR": str(tmp_path / "instance"),
-                   "SMARTBCC_DATABASE_URL": database_url or default_url,
-                   "SMARTBCC_MAIL_DOMAIN": MAIL_DOMAIN, **(extra_env or {})}
-        return subprocess.run([exe, *args], env=run_env, capture_output=True, text=True, timeout=120,
-                              stdin=subprocess.DEVNULL, cwd=tmp_path)
+        return subprocess.run([exe, *args], env=run_env(database_url, extra_env), capture_output=True,
+                              text=True, timeout=120, stdin=subprocess.DEVNULL, cwd=tmp_path)
 
     run.database_url = default_url
+    run.ports = ports
+    run.env = run_env
     return run
 
 

@@ -1,11 +1,11 @@
 """`smartbcc manifest outlook|gmail`: writes the add-in manifests for a deployment's base URL."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
+from ..config import ConfigError, Settings
 from . import manifests
 
 
@@ -16,11 +16,11 @@ class _Error(click.ClickException):
 
 def _values(base_url: str | None, client_id: str | None, app_id: str | None) -> manifests.Values:
     # The same environment variables as the server, so a bare command matches the deployment.
-    base = base_url or os.environ.get("SMARTBCC_BASE_URL", "")
-    client = client_id if client_id is not None else os.environ.get("SMARTBCC_MS_CLIENT_ID", "")
     try:
+        base = base_url or Settings.given("base_url") or ""
+        client = client_id if client_id is not None else (Settings.given("ms_client_id") or "")
         return manifests.Values.make(base, client, app_id)
-    except manifests.ManifestError as exc:
+    except (manifests.ManifestError, ConfigError) as exc:
         raise _Error(str(exc)) from exc
 
 

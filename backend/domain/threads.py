@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Attachment, InboundRecord, MailMessage, MailThread
+from ..models import Attachment, InboundRecord, MailMessage, MailThread, OperatorMail
 from .actor import Actor
 from .sql import in_ids
 from .visibility import message_for, require_owner
@@ -112,6 +112,9 @@ def _referenced(session: Session, digest: str, *, besides: int | None = None) ->
         return True
     if session.scalar(select(MailMessage.id).where(MailMessage.raw_sha256 == digest,
                                                    MailMessage.deleted_at.is_(None)).limit(1)) is not None:
+        return True
+    # The same bytes sent to postmaster@ or abuse@ are kept for the operator.
+    if session.scalar(select(OperatorMail.id).where(OperatorMail.raw_sha256 == digest).limit(1)) is not None:
         return True
     # An arrival still to be processed needs its raw file.
     return session.scalar(select(InboundRecord.id).where(

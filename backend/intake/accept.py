@@ -13,7 +13,8 @@ from typing import NamedTuple
 
 from ..models import InboundRecord, User
 from .checks import (HeaderSummary, Rejection, Route, accepted_user, read_headers, route_address,
-                     sender_not_accepted, sender_not_authenticated, too_large, unknown_address)
+                     sender_not_accepted, sender_not_authenticated, sender_unknown, too_large,
+                     unknown_address)
 from .sender_auth import check_sender
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,9 @@ def accept_message(services, raw: bytes, *, source: str, envelope_from: str | No
             routes = resolve_routes(session, recipients or [], settings)
         takers = _takers(session, headers, routes, fetched)
         if not takers:
-            raise sender_not_accepted(headers.from_address or _first_from(raw, headers))
+            if headers.from_address is None:
+                raise sender_unknown(raw, headers)
+            raise sender_not_accepted(headers.from_address)
         takers, auth = _authenticate(raw, headers.from_address, takers, settings)
         digest = hashlib.sha256(raw).hexdigest()
         # The bytes are fsynced before the rows commit, and the rows commit
@@ -165,10 +168,6 @@ def _decisions(source, headers: HeaderSummary, envelope_from, taker: _Taker, aut
     if fetched is not None:
         decisions.append({"stage": "intake", "outcome": "fetched", "reason": fetched.reason})
     return decisions
-
-
-def _first_from(raw: bytes, headers: HeaderSummary) -> str:
-    return "the From: address" if headers.problems else "(no From: address)"
 
 
 def _acceptance_decision(source, headers: HeaderSummary, envelope_from, routes) -> dict:

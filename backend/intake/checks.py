@@ -82,6 +82,38 @@ def sender_not_accepted(sender: str) -> SenderNotAccepted:
         f"address, or add this address under {SETTINGS_PATH} and confirm it.")
 
 
+# Why a mail names no sender, in the words the sender reads (SMTP 550 5.7.1, HTTP 403).
+_WHO_SENT = "Smart Bcc needs it to know which user sent it"
+
+
+def sender_unknown(raw: bytes, headers: "HeaderSummary") -> SenderNotAccepted:
+    """The refusal of a mail whose From: names no single readable address, saying which case it is."""
+    if not raw.strip():
+        return SenderNotAccepted(
+            "This mail is empty: it has no From: header and no text. Send the mail itself, with your "
+            "address in From:.")
+    if headers.unreadable:
+        return SenderNotAccepted(
+            f"The header of this mail cannot be read, so it names no sender; {_WHO_SENT}. "
+            "Send it again from your mail program.")
+    values = headers.from_values
+    if not headers.from_headers:
+        return SenderNotAccepted(f"This mail has no From: header; {_WHO_SENT}.")
+    if headers.from_headers > 1:
+        return SenderNotAccepted(
+            f"This mail has {headers.from_headers} From: headers; Smart Bcc logs mail from one user, "
+            "so send it with one From: header naming one address.")
+    if not values[0].strip():
+        return SenderNotAccepted(f"The From: header is empty; {_WHO_SENT}.")
+    if headers.from_count > 1:
+        return SenderNotAccepted(
+            f"The From: header names {headers.from_count} addresses; Smart Bcc logs mail from one user, "
+            "so send it from one address.")
+    return SenderNotAccepted(
+        f"The From: header ({_printable(values[0].strip())}) is not an address Smart Bcc can read; "
+        "send it again with your address in From:, like Name <you@example.com>.")
+
+
 def _printable(text: str) -> str:
     # Replies must stay one safe line: no CR/LF injection, bounded length.
     cleaned = re.sub(r"[\x00-\x1f\x7f<>]", "", text or "")
@@ -152,6 +184,11 @@ class HeaderSummary:
     from_count: int
     message_id: str | None
     problems: list[str] = field(default_factory=list)
+    # The first From: headers as written (decoded, one line each) and how many there are, for
+    # the words of a refusal.
+    from_values: list[str] = field(default_factory=list)
+    from_headers: int = 0
+    unreadable: bool = False
 
 
 _ADDR_RE = re.compile(r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
@@ -162,7 +199,8 @@ def read_headers(raw: bytes) -> HeaderSummary:
     try:
         return _read_headers(raw)
     except Exception as exc:  # the SMTP reply must not depend on a parser corner case
-        return HeaderSummary(None, 0, None, [f"header block unreadable ({exc.__class__.__name__})"])
+        return HeaderSummary(None, 0, None, [f"header block unreadable ({exc.__class__.__name__})"],
+                             unreadable=True)
 
 
 def _read_headers(raw: bytes) -> HeaderSummary:
@@ -184,9 +222,10 @@ def _read_headers(raw: bytes) -> HeaderSummary:
         elif lname == "message-id" and message_id is None:
             message_id = clean_text(unescape(value), 255) or None
     problems: list[str] = []
-    found = []
+    found, texts = [], []
     for value in values[:5]:
         text = clean_text(decode_words(unescape(value)), 4000)
+        texts.append(text)
         # The strict parser refuses what the legacy one would misread (CVE-2023-27043).
         found.extend(parse_address_header(text, "From", problems))
     if len(values) > 1:
@@ -194,4 +233,4 @@ def _read_headers(raw: bytes) -> HeaderSummary:
     if len(found) != 1:
         problems.append("From header does not name exactly one address")
     sender = found[0].email.lower() if len(found) == 1 and not problems else None
-    return HeaderSummary(sender, len(found), message_id, problems)
+    return HeaderSummary(sender, len(found), message_id, problems, texts, from_headers=len(values))

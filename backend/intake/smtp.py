@@ -1,4 +1,8 @@
-"""The aiosmtpd receiver for Smart Bcc addresses: precise replies, durable 250, database work off the loop."""
+"""The aiosmtpd receiver for Smart Bcc addresses: precise replies, durable 250, database work off the loop.
+
+Our own faults answer 451 (the sender's server retries), never 5xx: ``SmartBccHandler.handle_exception``
+is aiosmtpd's hook for an exception raised while a command (EHLO, MAIL, RCPT, DATA, ...) runs.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -12,10 +16,14 @@ from aiosmtpd.smtp import MISSING, SMTP, syntax
 
 from .accept import accept_message
 from .checks import Rejection, route_address, too_large, unknown_address
+from .operator import operator_mailbox, store_operator_mail
 
 log = logging.getLogger(__name__)
 
-TEMPORARY_FAILURE = "451 4.3.0 Temporary problem on our side; your mail server will retry. Nothing was lost."
+TEMPORARY_FAILURE = ("451 4.3.0 Smart Bcc had a problem on its side; your mail server will retry. "
+                     "Nothing was lost.")
+MIXED_RECIPIENTS = ("452 4.5.3 Mail to postmaster@ or abuse@ goes in a transaction of its own; "
+                    "your mail server will send to this address separately.")
 
 
 class SmartBccSMTP(SMTP):
@@ -42,19 +50,23 @@ class SmartBccSMTP(SMTP):
             await self.push("501 5.5.4 Syntax: DATA")
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
-        buffer, too_large, at_line_start = bytearray(), False, True
+        buffer, too_large, at_line_start, ended = bytearray(), False, True, False
         limit = self.data_size_limit or 0
         while self.transport is not None:
             try:
-                # Only CRLF ends a line: a bare LF never ends DATA (SMTP smuggling).
+                # Only CRLF ends a line: a bare LF or CR never ends DATA (SMTP smuggling), so
+                # "\n.\r\n", "\r.\r\n", "\r\n.\n" and "\r\n.\r" are all body text.
                 line = await self._reader.readuntil(b"\r\n")
                 complete = True
             except asyncio.LimitOverrunError as overrun:
                 line, complete = await self._reader.read(overrun.consumed), False
+            except asyncio.IncompleteReadError:
+                break  # the client went away mid-DATA: there is no message
             except asyncio.CancelledError:
                 self._writer.close()
                 raise
             if at_line_start and line == b".\r\n":
+                ended = True
                 break
             if at_line_start and line.startswith(b"."):
                 line = line[1:]  # dot-unstuffing (RFC 5321 4.5.2)
@@ -64,6 +76,10 @@ class SmartBccSMTP(SMTP):
                     too_large, buffer = True, bytearray()  # keep reading, stop keeping
                 else:
                     buffer += line
+        if not ended:
+            # Only <CRLF>.<CRLF> ends a message; a cut-off one is never accepted.
+            self._set_post_data_state()
+            return
         if too_large:
             self._set_post_data_state()
             await self.push("552 Error: Too much mail data")
@@ -71,8 +87,11 @@ class SmartBccSMTP(SMTP):
         content = bytes(buffer)
         del buffer
         self.envelope.content = self.envelope.original_content = content
-        status = await self._call_handler_hook("DATA")
-        self._set_post_data_state()
+        try:
+            status = await self._call_handler_hook("DATA")
+        finally:
+            # Also when the hook raises (answered by handle_exception): the next MAIL starts afresh.
+            self._set_post_data_state()
         await self.push("250 OK" if status is MISSING else status)
 
     async def push(self, status: str) -> None:
@@ -83,15 +102,23 @@ class SmartBccSMTP(SMTP):
         await super().push(status)
 
 
-def rate_limited(services, sender: str | None, company_id: int) -> str | None:
-    """The 451 reply when the sender or the company is over its limit, else None."""
+def rate_limited(services, sender: str | None, company_id: int | None) -> str | None:
+    """The 451 reply when the sender or the company is over its limit, else None.
+
+    Blocking (Redis): run it off the event loop. A limiter that fails (Redis down, a limit that
+    does not parse) lets the mail through, logged: limits are a guard, not a gate.
+    """
     from ..ratelimit import Limit
 
     settings = services.settings
-    verdict = services.limiter.check_all([
-        (f"smtp:sender:{(sender or '').lower()}", Limit.parse(settings.smtp_limit_per_sender)),
-        (f"smtp:company:{company_id}", Limit.parse(settings.smtp_limit_per_company)),
-    ])
+    try:
+        checks = [(f"smtp:sender:{(sender or '').lower()}", Limit.parse(settings.smtp_limit_per_sender))]
+        if company_id is not None:
+            checks.append((f"smtp:company:{company_id}", Limit.parse(settings.smtp_limit_per_company)))
+        verdict = services.limiter.check_all(checks)
+    except Exception:
+        log.exception("SMTP rate limit check failed; the mail from %r is let through unlimited", sender)
+        return None
     if verdict.allowed:
         return None
     return (f"451 4.7.1 Too many messages to Smart Bcc right now; "
@@ -109,7 +136,17 @@ class SmartBccHandler:
     async def _db(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
+    async def handle_exception(self, error: Exception) -> str:
+        """aiosmtpd's hook for an exception in any command (EHLO, MAIL, RCPT, DATA, ...): ours to retry."""
+        log.error("SMTP command failed on our side; answered 451 so the sender retries", exc_info=error)
+        return TEMPORARY_FAILURE
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        mailbox = operator_mailbox(address, self.services.settings.mail_domain)
+        if mailbox is not None:
+            return await self._operator_rcpt(envelope, address, mailbox)
+        if getattr(envelope, "operator_mailboxes", None):
+            return MIXED_RECIPIENTS
         try:
             route = await self._db(self._route, address)
         except Exception:
@@ -119,7 +156,7 @@ class SmartBccHandler:
             return unknown_address(address).smtp_reply
         if not getattr(envelope, "rate_checked", False):
             # Counted once per message, at its first good recipient.
-            refusal = rate_limited(self.services, envelope.mail_from, route.company_id)
+            refusal = await self._db(rate_limited, self.services, envelope.mail_from, route.company_id)
             if refusal:
                 return refusal
             envelope.rate_checked = True
@@ -127,6 +164,21 @@ class SmartBccHandler:
         if not hasattr(envelope, "routes"):
             envelope.routes = []
         envelope.routes.append(route)
+        return "250 2.1.5 OK"
+
+    async def _operator_rcpt(self, envelope, address, mailbox):
+        """postmaster@ and abuse@ take mail from anyone (RFC 5321 4.5.1), in a transaction of their own."""
+        if getattr(envelope, "routes", None):
+            return MIXED_RECIPIENTS
+        if not getattr(envelope, "rate_checked", False):
+            refusal = await self._db(rate_limited, self.services, envelope.mail_from, None)
+            if refusal:
+                return refusal
+            envelope.rate_checked = True
+        envelope.rcpt_tos.append(address)
+        if not hasattr(envelope, "operator_mailboxes"):
+            envelope.operator_mailboxes = []
+        envelope.operator_mailboxes.append(mailbox)
         return "250 2.1.5 OK"
 
     def _route(self, address):
@@ -146,6 +198,8 @@ class SmartBccHandler:
 
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or b""
+        if getattr(envelope, "operator_mailboxes", None):
+            return await self._operator_data(raw, envelope)
         try:
             ids = await self._db(self._accept, raw, envelope)
         except Rejection as rejection:
@@ -154,6 +208,17 @@ class SmartBccHandler:
             log.exception("accepting a message failed")
             return TEMPORARY_FAILURE
         return f"250 2.0.0 Logged by Smart Bcc (ref {','.join(map(str, ids))})"
+
+    async def _operator_data(self, raw, envelope):
+        try:
+            ids = await self._db(store_operator_mail, self.services, raw, list(envelope.operator_mailboxes),
+                                 envelope.mail_from)
+        except Rejection as rejection:
+            return rejection.smtp_reply
+        except Exception:
+            log.exception("storing mail to an operator mailbox failed")
+            return TEMPORARY_FAILURE
+        return f"250 2.0.0 Delivered to the operators of this Smart Bcc (ref op-{','.join(map(str, ids))})"
 
     def _accept(self, raw, envelope):
         self.services.jobs.note_intake()

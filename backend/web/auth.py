@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -20,14 +19,10 @@ from .csrf import rotate
 SESSION_KEY = "uid"
 BAD_LOGIN = "That email address and password do not match an account. Check both and try again."
 
-# Failed sign-ins allowed per account email and per client IP ("count/seconds", "0" = no limit).
-# Successful sign-ins are not counted. Settings of their own, read here rather than in
-# config.py: SMARTBCC_SIGNIN_LIMIT_PER_EMAIL, SMARTBCC_SIGNIN_LIMIT_PER_IP.
-SIGNIN_LIMIT_PER_EMAIL = "10/900"
-SIGNIN_LIMIT_PER_IP = "50/900"
-# How many reverse proxies in front of gunicorn append to X-Forwarded-For (0: trust none, the
-# client is the peer address). Behind a proxy with 0, every sign-in shares the proxy's address.
-SIGNIN_TRUSTED_PROXIES = 0
+# Failed sign-ins allowed per account email and per client address: the settings
+# SMARTBCC_SIGNIN_LIMIT_PER_EMAIL / _PER_IP (config.py). Successful sign-ins are not counted.
+# The client address is request.remote_addr: behind reverse proxies, create_app puts werkzeug's
+# ProxyFix in front for SMARTBCC_TRUSTED_PROXIES hops, so it is the address the proxies saw.
 THROTTLED = {
     "email": "Too many failed sign-in attempts for this account. To protect it, signing in to it is "
              "paused for a while; retry in {seconds} seconds (about {minutes}).",
@@ -135,36 +130,14 @@ def sign_in_post():
     return redirect(safe_next(next_url))
 
 
-def _limit(env_name: str, default: str) -> Limit | None:
-    raw = os.environ.get(env_name)
-    try:
-        return Limit.parse(default if raw is None else raw)
-    except ValueError:
-        return Limit.parse(default)
-
-
-def client_ip() -> str:
-    """The sign-in's client address: the peer, or the address the trusted proxies saw."""
-    try:
-        hops = int(os.environ.get("SMARTBCC_TRUSTED_PROXIES", SIGNIN_TRUSTED_PROXIES))
-    except ValueError:
-        hops = SIGNIN_TRUSTED_PROXIES
-    if hops > 0:
-        # Each trusted proxy appends the address it received from; entries further left were
-        # written by the client and prove nothing.
-        forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
-        if len(forwarded) >= hops:
-            return forwarded[-hops][:64]
-    return request.remote_addr or "unknown"
-
-
 def _signin_throttles(email: str) -> list[tuple[str, str, Limit | None]]:
+    settings = services().settings
     # The address is hashed: the limiter's keys (Redis when shared) need not hold who tried.
     email_key = hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()[:32]
+    client = (request.remote_addr or "unknown")[:64]
     return [
-        ("email", f"signin:fail:email:{email_key}",
-         _limit("SMARTBCC_SIGNIN_LIMIT_PER_EMAIL", SIGNIN_LIMIT_PER_EMAIL)),
-        ("ip", f"signin:fail:ip:{client_ip()}", _limit("SMARTBCC_SIGNIN_LIMIT_PER_IP", SIGNIN_LIMIT_PER_IP)),
+        ("email", f"signin:fail:email:{email_key}", Limit.parse(settings.signin_limit_per_email)),
+        ("ip", f"signin:fail:ip:{client}", Limit.parse(settings.signin_limit_per_ip)),
     ]
 
 

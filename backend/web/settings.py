@@ -4,18 +4,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from flask import flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from .. import addresses
 from ..accounts import AccountError, change_company_domain
-from ..alt_addresses import add_address, check, confirm, send_confirmation
-from ..request_scope import db_session, services
-from ..api.errors import ApiError
-from ..api.settings import CONFIRM_MESSAGES, smart_bcc_settings
-from ..mailer import MailError
-from ..models import SenderAddress
-from .blueprint import bp
+from ..domain import senders
+from ..domain.errors import DomainError as ApiError
+from ..request_scope import actor, db_session, services
 from .auth import session_user, signin_required
+from .blueprint import bp
 
 NEXT_STEPS = {
     "verified": "Mail you send from this address with your Smart Bcc address in Bcc is now logged.",
@@ -35,6 +31,10 @@ def _to_settings():
 
 def _datetime(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def smart_bcc_settings() -> dict:
+    return senders.smart_bcc_settings(db_session(), services().settings, actor())
 
 
 @bp.get("/settings")
@@ -78,14 +78,14 @@ def settings_sharing():
     return _to_settings()
 
 
-def _mail_confirmation(entry: SenderAddress) -> bool:
-    try:
-        send_confirmation(db_session(), services().settings, entry)
-    except MailError as exc:
-        db_session().rollback()
-        flash(f"The confirmation mail could not be sent ({exc}). Try 'Resend confirmation' later.", "error")
-        return False
-    return True
+def _mail_confirmation(entry, resend: bool = False) -> None:
+    """Commits, then queues the confirmation mail (the job runner sends it, never this request),
+    and says where it goes: the address's inbox, or a named file in the outbox."""
+    confirmation = senders.request_confirmation(db_session(), services().settings, entry, resend=resend)
+    db_session().commit()
+    services().jobs.enqueue(senders.SEND_CONFIRMATION, confirmation.address_id, confirmation.nonce)
+    failed = senders.not_sent(db_session(), confirmation)
+    flash(failed or confirmation.message(), "error" if failed else "ok")
 
 
 @bp.post("/settings/smart-bcc/addresses")
@@ -96,24 +96,20 @@ def address_add():
         flash("Enter the email address you also send from.", "error")
         return _to_settings()
     try:
-        entry = add_address(db_session(), services().settings, g.user, email)
-    except AccountError as exc:
+        entry = senders.add_address(db_session(), services().settings, actor(), email)
+    except ApiError as exc:
         db_session().rollback()
-        flash(str(exc), "error")
+        flash(exc.message, "error")
         return redirect(url_for("web.smart_bcc_settings_page", email=email[:320]) + "#accepted")
-    if _mail_confirmation(entry):
-        db_session().commit()
-        flash(f"We sent a confirmation mail to {entry.email}. Open the link in it within 48 hours; "
-              "until then mail from this address is not accepted.", "ok")
+    _mail_confirmation(entry)
     return redirect(url_for("web.smart_bcc_settings_page") + "#accepted")
 
 
-def _own_address(address_id: int) -> SenderAddress:
-    entry = db_session().scalar(select(SenderAddress).where(
-        SenderAddress.id == address_id, SenderAddress.user_id == g.user.id))
-    if entry is None:
-        raise ApiError(404, "That address is not in your list (any more). Reload the settings page.")
-    return entry
+def _own_address(address_id: int):
+    try:
+        return senders.own_address(db_session(), actor(), address_id)
+    except ApiError as exc:
+        raise ApiError(404, f"{exc.message} Reload the settings page.") from exc
 
 
 @bp.post("/settings/smart-bcc/addresses/<int:address_id>/resend")
@@ -122,10 +118,8 @@ def address_resend(address_id: int):
     entry = _own_address(address_id)
     if entry.verified_at is not None:
         flash(f"{entry.email} is already confirmed; nothing to resend.", "info")
-    elif _mail_confirmation(entry):
-        db_session().commit()
-        flash(f"A new confirmation mail is on its way to {entry.email}. Links in earlier mails no longer "
-              "work.", "ok")
+    else:
+        _mail_confirmation(entry, resend=True)
     return redirect(url_for("web.smart_bcc_settings_page") + "#accepted")
 
 
@@ -205,7 +199,7 @@ def confirm_page():
     """The link in the confirmation mail: works signed in or not, in any browser. Opening it
     changes nothing (mail scanners open links too); its button confirms."""
     token = (request.args.get("token") or "")[:2000]
-    result = check(db_session(), services().settings, token)
+    result = senders.check(db_session(), services().settings, token)
     if result.state == "pending":
         return render_template("web/confirm_ask.html", email=result.email, token=token)
     return _confirm_result(result)
@@ -213,14 +207,13 @@ def confirm_page():
 
 @bp.post("/settings/smart-bcc/confirm")
 def confirm_address():
-    result = confirm(db_session(), services().settings, (request.form.get("token") or "")[:2000])
+    result = senders.confirm(db_session(), services().settings, (request.form.get("token") or "")[:2000])
     db_session().commit()
     return _confirm_result(result)
 
 
 def _confirm_result(result):
-    status, text = CONFIRM_MESSAGES[result.state]
-    message = text.format(email=result.email or "the address")
+    status, message = senders.confirm_message(result)
     return render_template("web/confirm.html", state=result.state, title=CONFIRM_TITLES[result.state],
                            message=message, next_step=NEXT_STEPS[result.state],
                            signed_in=session_user() is not None), status

@@ -122,7 +122,7 @@ def test_confirmation_mail_lands_in_the_outbox_without_a_relay(client, acme, set
 
 
 def test_expired_link_says_to_resend(client, acme, settings, monkeypatch):
-    import backend.alt_addresses as alt
+    import backend.domain.senders as alt
 
     client.post("/api/v1/users/me/alternative-addresses", json={"email": "me@home.example"}, headers=acme.auth)
     mail_file = next(settings.outbox_dir.glob("*.eml"))

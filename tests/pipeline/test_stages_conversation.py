@@ -3,7 +3,6 @@
 Each test checks what the stage changed and the decision it recorded (outcome and reason)."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from backend.models import Person, PersonEmail

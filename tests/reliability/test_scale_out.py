@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from ..conftest import free_port
-from .procs import process_env, smartbcc_exe, start, stop, wait_for_port
+from .procs import process_env, smartbcc_exe, start, stop
 
 MESSAGES = 60
 

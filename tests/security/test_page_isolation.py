@@ -19,7 +19,7 @@ from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 
 from backend.domain.items import MODELS
-from backend.models import Base, MailboxConnection, MailMessage, MailThread, SenderAddress, ThreadLink
+from backend.models import Base, MailboxConnection, MailMessage, MailThread, OperatorMail, SenderAddress, ThreadLink
 
 from ..linking.conftest import Crm
 from ..web.conftest import PASSWORD, sign_in
@@ -33,13 +33,14 @@ EVERYTHING = {"type": "deal", "title": "hijack", "name": "hijack", "email": "hij
               "domain": "hijacked.example"}
 # Strings only the victim's data contains: no response to anyone else may carry them.
 SECRETS = ("Victim deal", "Victim lead", "Victim project", "Victim Person", "Victim org", "Victim thread",
-           "victim@cust.example", "v@home.example", "victim-quote.pdf", "VICTIM-SECRET-BODY", "VICTIM-PDF-BYTES")
+           "victim@cust.example", "v@home.example", "victim-quote.pdf", "VICTIM-SECRET-BODY", "VICTIM-PDF-BYTES",
+           "Victim operator report")
 # The id routes the app has today; the test fails if it finds fewer (a broken discovery proves nothing).
 KNOWN_ID_ROUTES = {
     "web.deal_view", "web.lead_view", "web.project_view", "web.person_view", "web.thread_view",
     "web.message_attachment", "web.message_body", "web.message_delete", "web.thread_create", "web.thread_link",
     "web.thread_share", "web.thread_unlink", "web.address_resend", "web.address_delete", "web.app_share",
-    "web.app_link", "web.app_unlink"}
+    "web.app_link", "web.app_unlink", "web.operator_mail_raw"}
 # Session endpoints: they act on the caller's own session only (their CSRF is tested below).
 SESSION_ENDPOINTS = {"web.sign_in_post", "web.sign_out"}
 # Needs a token from a confirmation mail; its success is tested in tests/web/test_settings_pages.py.
@@ -146,6 +147,9 @@ def snapshot(services, company_id: int) -> dict[str, list[tuple]]:
                 query = select(table).where(table.c.company_id == company_id)
             elif table.name == "companies":
                 query = select(table).where(table.c.id == company_id)
+            elif table.name == "operator_mail":
+                # The deployment's postmaster@/abuse@ mail: no company's, and no page changes it.
+                query = select(table)
             else:
                 raise AssertionError(f"{table.name}: a table without company_id needs a rule here")
             rows[table.name] = sorted((tuple(r) for r in conn.execute(query)), key=repr)
@@ -177,7 +181,7 @@ def gary(make_account):
 def victim(client, gary, send_mail, services) -> dict[str, int]:
     """Globex with one of everything, all of it gary's and private: a thread with a message and an
     attachment, linked to a deal and a person; a lead, project, organization, sender address, mailbox
-    connection."""
+    connection; and a mail to postmaster@, which gary reads as the admin of the only company."""
     crm = Crm(client, gary)
     person = crm.person("Victim Person", "victim@cust.example")
     deal = crm.deal("Victim deal", person["id"])
@@ -195,9 +199,13 @@ def victim(client, gary, send_mail, services) -> dict[str, int]:
     with services.db.session() as session:
         session.add(MailboxConnection(company_id=gary.company_id, user_id=gary.user_id, provider="outlook",
                                       account_email=gary.email, refresh_token_enc="sealed"))
+    send_mail(b"From: ops@far.example\r\nSubject: Victim operator report\r\n\r\nVICTIM-SECRET-BODY\r\n",
+              "postmaster@bcc.test", "ops@far.example")
+    with services.db.session() as session:
+        operator_mail = session.scalar(select(OperatorMail.id))
     return {"person": person["id"], "deal": deal["id"], "lead": lead["id"], "project": project["id"],
             "organization": org["id"], "thread": thread["id"], "message": message["id"],
-            "attachment": attachment["id"], "address": alt["id"]}
+            "attachment": attachment["id"], "address": alt["id"], "operator_mail": operator_mail}
 
 
 def signed_in(app, account):
@@ -301,14 +309,15 @@ def test_the_victims_items_in_a_form_do_not_link_the_attackers_own_thread(app, s
 
 # ---- a colleague
 
-PRIVATE_PARAMS = ("thread_id", "message_id", "attachment_id", "address_id")
+PRIVATE_PARAMS = ("thread_id", "message_id", "attachment_id", "address_id", "mail_id")
 
 
 def test_a_colleagues_private_thread_message_and_addresses_are_absent(app, services, victim, gary, make_account):
     colleague = make_account("globex.example", "colleague@globex.example", admin=False, password=PASSWORD)
     client = signed_in(app, colleague)
     before = snapshot(services, gary.company_id)
-    private = sorted({victim["thread"], victim["message"], victim["attachment"], victim["address"]})
+    private = sorted({victim["thread"], victim["message"], victim["attachment"], victim["address"],
+                      victim["operator_mail"]})
     rules = [r for r in id_rules(app) if set(int_params(r)) & set(PRIVATE_PARAMS)]
     assert {r.endpoint for r in rules} >= KNOWN_ID_ROUTES - {"web.deal_view", "web.lead_view", "web.project_view",
                                                              "web.person_view"}

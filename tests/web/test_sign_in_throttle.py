@@ -5,21 +5,46 @@ import re
 import time
 
 import pytest
+from flask import request
 
-from backend.web import auth
+from backend.app import create_app
+from backend.config import ConfigError, Settings, default_of
 
 from .conftest import CSRF_RE, PASSWORD
 
-PER_EMAIL = int(auth.SIGNIN_LIMIT_PER_EMAIL.split("/")[0])
-PER_IP = int(auth.SIGNIN_LIMIT_PER_IP.split("/")[0])
-WINDOW = int(auth.SIGNIN_LIMIT_PER_EMAIL.split("/")[1])
+PER_EMAIL = int(default_of("signin_limit_per_email").split("/")[0])
+PER_IP = int(default_of("signin_limit_per_ip").split("/")[0])
+WINDOW = int(default_of("signin_limit_per_email").split("/")[1])
+VARIABLES = ("SMARTBCC_SIGNIN_LIMIT_PER_EMAIL", "SMARTBCC_SIGNIN_LIMIT_PER_IP", "SMARTBCC_TRUSTED_PROXIES")
 
 
 @pytest.fixture(autouse=True)
 def _default_limits(monkeypatch):
-    # The module constants apply unless the environment says otherwise; a test sets its own.
-    for name in ("SMARTBCC_SIGNIN_LIMIT_PER_EMAIL", "SMARTBCC_SIGNIN_LIMIT_PER_IP", "SMARTBCC_TRUSTED_PROXIES"):
+    # The defaults apply unless the environment says otherwise; a test sets its own (env_app).
+    for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def env_app(services, monkeypatch):
+    """env_app(**variables) -> the web app whose settings come from the environment with these set,
+    read through Settings.from_env like a real process (the database etc. stay the test's)."""
+    def make(**variables):
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        base = services.settings
+        services.settings = Settings.from_env(
+            instance_dir=base.instance_dir, database_url=base.database_url, secret_key=base.secret_key,
+            mail_domain=base.mail_domain, jobs="eager", base_url=base.base_url)
+        app = create_app(services=services)
+        app.config["TESTING"] = True
+
+        @app.get("/_test/client-address")
+        def client_address():
+            return {"remote_addr": request.remote_addr, "scheme": request.scheme}
+
+        return app
+    return make
 
 
 def attempt(client, email: str, password: str, ip: str = "127.0.0.1", headers: dict | None = None):
@@ -59,7 +84,7 @@ def paused_for(response, words: str) -> int:
 
 def test_the_defaults_are_sensible():
     assert (PER_EMAIL, WINDOW) == (10, 900)
-    assert PER_IP == 50 and auth.SIGNIN_LIMIT_PER_IP.endswith("/900")
+    assert PER_IP == 50 and default_of("signin_limit_per_ip").endswith("/900")
 
 
 def test_an_account_is_paused_after_too_many_failures_even_with_the_right_password(client, alice):
@@ -140,9 +165,8 @@ def test_a_forged_forwarded_for_header_does_not_escape_the_address_limit(app, al
                        headers={"X-Forwarded-For": "192.0.2.250"}), "from your network")
 
 
-def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(app, alice, monkeypatch):
-    monkeypatch.setenv("SMARTBCC_TRUSTED_PROXIES", "1")
-    monkeypatch.setenv("SMARTBCC_SIGNIN_LIMIT_PER_IP", "3/900")
+def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(env_app, alice):
+    app = env_app(SMARTBCC_TRUSTED_PROXIES="1", SMARTBCC_SIGNIN_LIMIT_PER_IP="3/900")
     proxy = "10.0.0.1"
     client = app.test_client()
     # The client wrote a fake first entry; the proxy appended the real peer address.
@@ -154,27 +178,58 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(app, alice, 
                              headers={"X-Forwarded-For": "198.51.100.20"}))
 
 
-def test_limits_come_from_the_environment(client, alice, monkeypatch):
-    monkeypatch.setenv("SMARTBCC_SIGNIN_LIMIT_PER_EMAIL", "2/900")
+def test_trusted_proxies_set_the_request_address_through_proxyfix(env_app):
+    # The whole app, not only the sign-in, sees the client: request.remote_addr is what the proxy saw.
+    headers = {"X-Forwarded-For": "1.2.3.4, 203.0.113.7", "X-Forwarded-Proto": "https"}
+    behind_one = env_app(SMARTBCC_TRUSTED_PROXIES="1").test_client()
+    seen = behind_one.get("/_test/client-address", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert seen.get_json() == {"remote_addr": "203.0.113.7", "scheme": "https"}
+    behind_two = env_app(SMARTBCC_TRUSTED_PROXIES="2").test_client()
+    seen = behind_two.get("/_test/client-address", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert seen.get_json()["remote_addr"] == "1.2.3.4"
+
+
+def test_without_trusted_proxies_the_forwarded_headers_are_ignored(env_app, alice):
+    app = env_app(SMARTBCC_TRUSTED_PROXIES="0", SMARTBCC_SIGNIN_LIMIT_PER_IP="3/900")
+    headers = {"X-Forwarded-For": "1.2.3.4, 203.0.113.7", "X-Forwarded-Proto": "https"}
+    seen = app.test_client().get("/_test/client-address", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert seen.get_json() == {"remote_addr": "10.0.0.1", "scheme": "http"}
+    client = app.test_client()
+    for n in range(3):  # a different forged client each time: all counted on the peer address
+        response = attempt(client, f"user{n}@acme.example", "x", ip="10.0.0.1",
+                           headers={"X-Forwarded-For": f"192.0.2.{n}"})
+        assert response.status_code == 401
+    paused_for(attempt(client, alice.email, PASSWORD, ip="10.0.0.1", headers={"X-Forwarded-For": "192.0.2.99"}),
+               "from your network")
+
+
+def test_limits_come_from_the_environment(env_app, alice):
+    client = env_app(SMARTBCC_SIGNIN_LIMIT_PER_EMAIL="2/900").test_client()
     fail(client, alice.email, 2)
     paused_for(attempt(client, alice.email, PASSWORD), "for this account")
 
 
-def test_zero_switches_a_limit_off(client, alice, monkeypatch):
-    monkeypatch.setenv("SMARTBCC_SIGNIN_LIMIT_PER_EMAIL", "0")
-    monkeypatch.setenv("SMARTBCC_SIGNIN_LIMIT_PER_IP", "0")
+def test_zero_switches_a_limit_off(env_app, alice):
+    client = env_app(SMARTBCC_SIGNIN_LIMIT_PER_EMAIL="0", SMARTBCC_SIGNIN_LIMIT_PER_IP="0").test_client()
     fail(client, alice.email, PER_EMAIL + 3)
     assert signed_in(attempt(client, alice.email, PASSWORD))
 
 
-def test_a_malformed_setting_falls_back_to_the_default(client, alice, monkeypatch):
-    monkeypatch.setenv("SMARTBCC_SIGNIN_LIMIT_PER_EMAIL", "ten per hour")
-    fail(client, alice.email, PER_EMAIL)
-    assert attempt(client, alice.email, PASSWORD).status_code == 429
+@pytest.mark.parametrize("name", VARIABLES[:2])
+def test_a_malformed_limit_stops_the_start_with_one_sentence(env_app, name):
+    with pytest.raises(ConfigError) as raised:
+        env_app(**{name: "ten per hour"})
+    assert str(raised.value) == f"{name}='ten per hour' is not a limit; write COUNT/SECONDS, e.g. " \
+                                f"{default_of(name[len('SMARTBCC_'):].lower())}"
 
 
-def test_the_pause_ends_with_its_window(client, alice, monkeypatch):
-    monkeypatch.setenv("SMARTBCC_SIGNIN_LIMIT_PER_EMAIL", "2/3")
+def test_a_malformed_proxy_count_stops_the_start(env_app):
+    with pytest.raises(ConfigError, match=r"^SMARTBCC_TRUSTED_PROXIES='one' is not a whole number"):
+        env_app(SMARTBCC_TRUSTED_PROXIES="one")
+
+
+def test_the_pause_ends_with_its_window(env_app, alice):
+    client = env_app(SMARTBCC_SIGNIN_LIMIT_PER_EMAIL="2/3").test_client()
     while time.time() % 3 > 0.3:  # start at the beginning of a window, so all three attempts fall in it
         time.sleep(0.05)
     fail(client, alice.email, 2)
