@@ -60,6 +60,21 @@ class JobRunner:
                 self._pending.add(future)
             future.add_done_callback(self._pending.discard)
 
+    def enqueue_in(self, seconds: float, name: str, *args) -> None:
+        """Queues a job to run after ``seconds`` (a retry): Celery's ``countdown`` in production, a
+        timer thread in-process (a retry pending when the process stops is lost; the job that
+        asked for it must leave a state the user can act on), at once in eager mode (tests)."""
+        if name not in TASKS:
+            raise KeyError(f"unknown job {name!r}")
+        if self.mode == "eager" or seconds <= 0:
+            self.enqueue(name, *args)
+        elif self.mode == "celery":
+            celery_app().send_task(f"smartbcc.{name}", args=list(args), countdown=seconds)
+        else:
+            timer = threading.Timer(seconds, self.enqueue, args=(name, *args))
+            timer.daemon = True
+            timer.start()
+
     def fan_out(self, name: str, *args) -> None:
         """Queues a job for every worker to share: through the broker from a Celery worker
         (whose own jobs run eagerly, in the task that asked), else like ``enqueue``."""
