@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .headers import clean_text
 from .message import ParsedMessage
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .forwards import ForwardedOriginal
 
 # The headers the rules read; the parser keeps their first value in ParsedMessage.auto_headers.
 AUTO_HEADERS = ("auto-submitted", "x-autoreply", "x-autorespond", "precedence", "list-id",
@@ -30,11 +34,21 @@ KIND_WORDS = {
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|delivery status notification|delivery (has )?fail|failure notice|"
     r"returned mail|mail delivery (failed|failure|system|subsystem)|delayed mail|"
-    r"could not be delivered|non-?delivery|nondeliverable", re.I)
+    r"could not be delivered|non-?delivery|nondeliverable|"
+    # What Italian, German, French and Spanish providers write on their delivery reports.
+    r"mancata consegna|non recapitat|impossibile recapitare|unzustellbar|nicht zustellbar|"
+    r"non remis|échec de (la )?(remise|distribution)|no se puede entregar|no entregado", re.I)
 _BOUNCE_SENDERS = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"}
 # Only prefixes that mail servers generate; a person may well write "out of office next week".
 _AUTO_REPLY_SUBJECT = re.compile(
     r"^\s*(automatic reply|auto-?reply|auto reply|out of office( autoreply)?)\s*:", re.I)
+# The same prefix as Outlook and Exchange write it in other languages (an Exchange
+# out-of-office reply carries no Auto-Submitted header: its subject is what tells).
+_LOCALIZED_AUTO_REPLY_SUBJECT = re.compile(
+    r"^\s*(risposta automatica|automatische antwort|abwesenheitsnotiz|réponse automatique|"
+    r"respuesta automática|resposta automática|automatisch antwoord|autosvar|automatisk svar|"
+    r"automaattinen vastaus|odpowiedź automatyczna|automatická odpověď|"
+    r"automatikus válasz)\s*:", re.I)
 
 
 def _value(msg: ParsedMessage, name: str) -> str:
@@ -142,6 +156,18 @@ class AutoReplySubject:
         return f"The subject starts with {_quoted(match.group(0).strip())}." if match else None
 
 
+class LocalizedAutoReplySubject:
+    name = "auto-reply-subject-localized"
+    description = ("A subject starting with \"automatic reply\" in another language, as Outlook and "
+                   "Exchange write it: \"Risposta automatica:\", \"Automatische Antwort:\", "
+                   "\"Réponse automatique :\", \"Respuesta automática:\" and the like.")
+    kind = "auto-reply"
+
+    def check(self, msg: ParsedMessage) -> str | None:
+        match = _LOCALIZED_AUTO_REPLY_SUBJECT.match(msg.subject)
+        return f"The subject starts with {_quoted(match.group(0).strip())}." if match else None
+
+
 class BulkPrecedence:
     name = "bulk-precedence"
     description = "A Precedence header of bulk, list or junk."
@@ -169,7 +195,7 @@ class ListId:
 # "Precedence: bulk", and ARF reports arrive with "Precedence: list".
 RULES = (ComplaintReport(), BounceReport(), FailedRecipientsHeader(), MailerDaemonSender(),
          DispositionNotification(), AutoSubmitted(), AutoReplyHeaders(), AutoReplySubject(),
-         BulkPrecedence(), ListId())
+         LocalizedAutoReplySubject(), BulkPrecedence(), ListId())
 
 
 @dataclass
@@ -196,6 +222,14 @@ def classify(msg: ParsedMessage, rules=RULES) -> AutoVerdict:
         if verdict.kind is None:
             verdict.kind, verdict.rule, verdict.reason = rule.kind, rule.name, reason
     return verdict
+
+
+def classify_forwarded(original: ForwardedOriginal, rules=RULES) -> AutoVerdict:
+    """The same chain over a forwarded original: the attached message itself (headers, part
+    types, sender, subject) or, for an inline forward, the sender and subject it quotes."""
+    msg = original.message if original.message is not None else ParsedMessage(
+        from_=[original.sender], subject=original.subject or "")
+    return classify(msg, rules)
 
 
 def explain(kind: str, reason: str) -> str:

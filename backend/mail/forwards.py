@@ -38,6 +38,7 @@ class ForwardedOriginal:
     source: str  # "attachment" or "inline"
     client: str  # "gmail", "outlook", "outlook-web", "apple-mail", "thunderbird", "unknown"
     note: str | None  # the text the rep wrote above the forward, if any
+    message: ParsedMessage | None = None  # the attached message itself (source "attachment")
 
 
 # --- addresses -------------------------------------------------------------
@@ -253,6 +254,7 @@ def _from_attachment(msg: ParsedMessage) -> ForwardedOriginal | None:
         text=text.strip() or None if text else None, html=chosen.html or None,
         message_id=chosen.message_id, source="attachment",
         client=_mailer_client(msg) or _html_client(msg.html) or "unknown", note=_outer_note(msg),
+        message=chosen,
     )
 
 

@@ -1,6 +1,7 @@
 """Stage unwrap forward: a customer's mail forwarded by the rep is logged as the customer's."""
 from __future__ import annotations
 
+from ..mail.automatic import classify_forwarded, explain
 from ..mail.forwards import find_forwarded
 from ..mail.view import MessageView
 from .context import Context
@@ -47,3 +48,12 @@ class UnwrapForward:
                    f"{original.sender.name or original.sender.email} ({original.sender.email}), read from the "
                    f"{'attached message' if original.source == 'attachment' else 'forwarded text'}.",
                    original_sender=original.sender.email)
+        verdict = classify_forwarded(original)
+        if verdict.kind:
+            # A bounce or auto-reply the rep passed on: the whole mail is automatic, so it is kept
+            # apart, and neither its sender (mailer-daemon, an out-of-office) nor anyone in it
+            # becomes a contact or gets links (the later stages read parsed.auto_kind).
+            parsed.auto_kind, parsed.auto_rule, parsed.auto_reason = verdict.kind, verdict.rule, verdict.reason
+            ctx.decide(self.name, "automatic",
+                       "The forwarded mail is automatic. " + explain(verdict.kind, verdict.reason),
+                       rule=verdict.rule, kind=verdict.kind, original_sender=original.sender.email)

@@ -53,6 +53,20 @@ CASES = [
      _msg(subject="I am out of office next week: call me")),
     ("auto-reply-subject", _msg(subject="Automatic reply: Pricing"), "Automatic reply",
      _msg(subject="Re: Automatic reply: Pricing")),
+    ("mailer-daemon-sender", _msg(from_=[Address("", "mailer-daemon@libero.it")],
+                                  subject="Avviso di mancata consegna"), "mancata consegna",
+     _msg(from_=[Address("", "mario.rossi@libero.it")], subject="Avviso di mancata consegna")),
+    ("mailer-daemon-sender", _msg(from_=[Address("", "Postmaster@gmx.de")],
+                                  subject="Unzustellbar: Angebot"), "postmaster@gmx.de",
+     _msg(from_=[Address("", "postmaster@gmx.de")], subject="Angebot")),
+    ("auto-reply-subject-localized", _msg(subject="Risposta automatica: Preventivo"), '"Risposta automatica:"',
+     _msg(subject="Re: Risposta automatica: Preventivo")),
+    ("auto-reply-subject-localized", _msg(subject="Automatische Antwort: Angebot"), "Automatische Antwort",
+     _msg(subject="Automatic reply: Angebot")),
+    ("auto-reply-subject-localized", _msg(subject="Réponse automatique : Devis"), "Réponse automatique :",
+     _msg(subject="Une réponse automatique serait utile: non")),
+    ("auto-reply-subject-localized", _msg(subject="RESPUESTA AUTOMÁTICA: Presupuesto"), "RESPUESTA",
+     _msg(subject="Presupuesto: respuesta automática")),
     ("bulk-precedence", _msg(auto_headers={"precedence": "Bulk"}), '"bulk"',
      _msg(auto_headers={"precedence": "first-class"})),
     ("bulk-precedence", _msg(auto_headers={"precedence": " list "}), '"list"',
@@ -83,7 +97,7 @@ def test_chain_order():
     assert [r.name for r in RULES] == [
         "complaint-report", "bounce-report", "failed-recipients-header", "mailer-daemon-sender",
         "disposition-notification", "auto-submitted", "auto-reply-headers", "auto-reply-subject",
-        "bulk-precedence", "list-id"]
+        "auto-reply-subject-localized", "bulk-precedence", "list-id"]
 
 
 def test_ordinary_mail_is_not_automatic():
