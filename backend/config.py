@@ -53,6 +53,11 @@ def setting(env: str, default: Any = MISSING, *, parse: Callable[[str], Any] = c
     return field(default=default, metadata={"setting": spec})
 
 
+def limit_setting(env: str, default: str, *, doc: str):
+    """A rate limit: its default is also the example its error message gives."""
+    return setting(env, default, parse=cv.limit(default), doc=doc)
+
+
 def _secret_key(instance_dir: Path) -> str:
     """The key generated once into instance/ (when SMARTBCC_SECRET_KEY is not set)."""
     instance_dir.mkdir(parents=True, exist_ok=True)
@@ -193,24 +198,24 @@ class Settings:
         doc="`host:port` of the DNS server used for DKIM keys")
     # Rate limits as "COUNT/SECONDS" ("0": none); Redis shares them across processes.
     # Validated here once; ratelimit.Limit.parse reads the normalized text.
-    smtp_limit_per_sender: str = setting(
-        "SMARTBCC_SMTP_LIMIT_PER_SENDER", "120/60", parse=cv.limit("120/60"),
+    smtp_limit_per_sender: str = limit_setting(
+        "SMARTBCC_SMTP_LIMIT_PER_SENDER", "120/60",
         doc="messages per sender address on SMTP, as COUNT/SECONDS (`0` = no limit)")
-    smtp_limit_per_company: str = setting(
-        "SMARTBCC_SMTP_LIMIT_PER_COMPANY", "1200/60", parse=cv.limit("1200/60"),
+    smtp_limit_per_company: str = limit_setting(
+        "SMARTBCC_SMTP_LIMIT_PER_COMPANY", "1200/60",
         doc="messages per company (SMTP and HTTP inbound), as COUNT/SECONDS (`0` = no limit)")
-    api_limit_per_user: str = setting(
-        "SMARTBCC_API_LIMIT_PER_USER", "600/60", parse=cv.limit("600/60"),
+    api_limit_per_user: str = limit_setting(
+        "SMARTBCC_API_LIMIT_PER_USER", "600/60",
         doc="API requests per user, as COUNT/SECONDS (`0` = no limit)")
-    api_limit_per_company: str = setting(
-        "SMARTBCC_API_LIMIT_PER_COMPANY", "3000/60", parse=cv.limit("3000/60"),
+    api_limit_per_company: str = limit_setting(
+        "SMARTBCC_API_LIMIT_PER_COMPANY", "3000/60",
         doc="API requests per company, as COUNT/SECONDS (`0` = no limit)")
-    signin_limit_per_email: str = setting(
-        "SMARTBCC_SIGNIN_LIMIT_PER_EMAIL", "10/900", parse=cv.limit("10/900"),
+    signin_limit_per_email: str = limit_setting(
+        "SMARTBCC_SIGNIN_LIMIT_PER_EMAIL", "10/900",
         doc="failed page sign-ins per account address, as COUNT/SECONDS (`0` = no limit); "
             "successful ones are not counted")
-    signin_limit_per_ip: str = setting(
-        "SMARTBCC_SIGNIN_LIMIT_PER_IP", "50/900", parse=cv.limit("50/900"),
+    signin_limit_per_ip: str = limit_setting(
+        "SMARTBCC_SIGNIN_LIMIT_PER_IP", "50/900",
         doc="failed page sign-ins per client address, as COUNT/SECONDS (`0` = no limit)")
     rate_limit_redis_url: str = setting(
         "SMARTBCC_RATE_LIMIT_REDIS_URL", "", parse=cv.url(("redis", "rediss", "unix"), "redis://127.0.0.1:6379/1", False),
