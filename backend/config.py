@@ -187,6 +187,10 @@ class Settings:
     gmail_addon_client_id: str = setting(
         "SMARTBCC_GMAIL_ADDON_CLIENT_ID", "", parse=cv.no_spaces("a client ID", "1234-abc.apps.googleusercontent.com"),
         doc="the add-on's OAuth client ID: the audience users' `userIdToken`s must have")
+    operator_company_id: int | None = setting(
+        "SMARTBCC_OPERATOR_COMPANY_ID", None, parse=cv.integer(1, example=1),
+        default_doc="empty: the deployment's only company",
+        doc="id of the company whose admins read mail to postmaster@ and abuse@ (Settings > Operator mail)")
     # Sender authentication: authserv-ids of front MTAs whose Authentication-Results
     # are trusted, and the DNS server for DKIM keys ("host:port"; empty: system's).
     trusted_authserv_ids: tuple = setting(

@@ -45,6 +45,7 @@ def test_a_bad_limit_stops_the_command_with_one_line(cli, command):  # noqa: F81
     ("SMARTBCC_DATABASE_URL", "localhost/smartbcc", "is not a database URL; write one like postgresql://"),
     ("SMARTBCC_MAIL_DOMAIN", "not a domain", "is not a domain name; write one like bcc.example.com"),
     ("SMARTBCC_SMTP_RELAY_TLS", "sometimes", "is not a yes/no value; write true or false"),
+    ("SMARTBCC_OPERATOR_COMPANY_ID", "acme", "is not a whole number; write one like 1"),
     ("SMARTBCC_OLD_ADDRESS_GRACE_DAYS", "a month", "is not a whole number; write one like 30"),
     ("SMARTBCC_TRUSTED_PROXIES", "-1", "is out of range"),
     ("SMARTBCC_JOBS", "threads", "is not one of inline, eager or celery"),

@@ -15,7 +15,7 @@ from .format import page_number
 
 def _check_reader() -> None:
     # The rule raises a 403 the error pages word; the setting is proposed for backend/config.py.
-    operator_company_id = getattr(services().settings, "operator_company_id", None)
+    operator_company_id = services().settings.operator_company_id
     operator_mail.check_reader(db_session(), actor(), operator_company_id)
 
 
