@@ -8,7 +8,7 @@ from sqlalchemy import Select, select
 from .. import models as m
 from ..models import Attachment, InboundRecord, MailMessage, MailThread, Participant, ThreadLink
 from .auth import login_required
-from .common import db_session, get_or_404, in_ids, json_body, ok, paginated, pagination, paging, scoped, services
+from .common import db_session, get_or_404, in_ids, json_body, ok, paginated, pagination, paging, services
 from .fastdump import dumper
 from .mail_schemas import (AttachmentSchema, CreateItemSchema, LinkSchema, MessageSchema, ParticipantSchema,
                            ThreadPatchSchema, ThreadSchema)
@@ -17,7 +17,7 @@ from ..domain import manual, reasons, threads
 from ..domain.items import titles as titles_of
 from ..domain.identity import company_user_ids
 from ..domain.inbox import inbox_page
-from ..domain.visibility import message_for, messages_linked_to, thread_for
+from ..domain.visibility import message_for, messages_linked_to, thread_for, visible_arrivals
 from ..request_scope import actor, attachment_response
 
 bp = Blueprint("mailbox", __name__)
@@ -306,9 +306,7 @@ for _type, _model, _path in (("deal", m.Deal, "deals"), ("lead", m.Lead, "leads"
 @login_required
 def list_inbound():
     """Arrivals of the caller's mail (admins: the company's), e.g. ``?status=failed``."""
-    query = scoped(InboundRecord).order_by(InboundRecord.id.desc())
-    if not g.user.is_admin:
-        query = query.where(InboundRecord.user_id == g.user.id)
+    query = visible_arrivals(actor()).order_by(InboundRecord.id.desc())
     status = request.args.get("status")
     if status:
         query = query.where(InboundRecord.status == status)

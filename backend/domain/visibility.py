@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from ..models import MailMessage, MailThread, ThreadLink
+from ..models import InboundRecord, MailMessage, MailThread, ThreadLink
 from .actor import Actor
 from .errors import DomainError, not_found
 
@@ -82,3 +82,12 @@ def thread_id_by_message_id(session: Session, actor: Actor, message_id_header: s
     """The visible thread holding a live message with this Message-ID (without angle brackets)."""
     return session.scalar(visible_messages(actor).where(
         MailMessage.message_id_header == message_id_header[:255]).with_only_columns(MailMessage.thread_id).limit(1))
+
+
+def visible_arrivals(actor: Actor) -> Select:
+    """Arrivals (inbound records) the actor may list: their own mail's; an admin, the company's
+    (to see what failed and retry it)."""
+    query = select(InboundRecord).where(InboundRecord.company_id == actor.company_id)
+    if not actor.is_admin:
+        query = query.where(InboundRecord.user_id == actor.user_id)
+    return query

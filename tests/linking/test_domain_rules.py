@@ -188,3 +188,15 @@ def test_linking_to_a_missing_or_foreign_item_is_a_clear_400(crm, client, acme, 
 def Crm_of(client, account):
     from .conftest import Crm
     return Crm(client, account)
+
+
+def test_arrivals_are_the_users_own_and_an_admins_whole_company(client, acme, make_account, send_mail):
+    member = make_account("acme.example", "molly@acme.example", admin=False)
+    send_mail(mail(acme.email, "bob@cust.example", "From the admin"), acme.bcc_address, acme.email)
+    send_mail(mail(member.email, "bob@cust.example", "From the member"), acme.bcc_address, member.email)
+    admin_view = client.get("/api/v1/mailbox/inbound", headers=acme.auth).json["data"]
+    member_view = client.get("/api/v1/mailbox/inbound", headers=member.auth).json["data"]
+    assert len(admin_view) == 2 and len(member_view) == 1
+    assert member_view[0]["id"] == max(r["id"] for r in admin_view)
+    failed = client.get("/api/v1/mailbox/inbound", query_string={"status": "failed"}, headers=acme.auth)
+    assert failed.status_code == 200 and failed.json["data"] == []
