@@ -13,7 +13,6 @@ from .errors import DomainError, not_found
 # Ids are 64-bit; a larger number can name nothing and would overflow the database driver.
 MAX_ID = 2**63 - 1
 MODELS = {"deal": Deal, "lead": Lead, "project": Project, "person": Person}
-LABELS = {"deal": "deal", "lead": "lead", "project": "project", "person": "person"}
 # Fields of an item that name another row of the company.
 REFERENCES = {
     "person_id": (Person, "person"),
@@ -44,7 +43,7 @@ def named(item_type: str, title: str) -> str:
     """How a reason names an item: persons by name, the others by kind and quoted title."""
     if item_type == "person":
         return title or "a person"
-    return f"{LABELS.get(item_type, item_type)} '{title}'" if title else f"a {LABELS.get(item_type, item_type)}"
+    return f"{item_type} '{title}'" if title else f"a {item_type}"
 
 
 def names(session: Session, company_id: int, model, ids: Iterable[int | None]) -> dict[int, str]:

@@ -154,12 +154,9 @@ class SmartBccHandler:
             return TEMPORARY_FAILURE
         if route is None:
             return unknown_address(address).smtp_reply
-        if not getattr(envelope, "rate_checked", False):
-            # Counted once per message, at its first good recipient.
-            refusal = await self._db(rate_limited, self.services, envelope.mail_from, route.company_id)
-            if refusal:
-                return refusal
-            envelope.rate_checked = True
+        refusal = await self._rate_check(envelope, route.company_id)
+        if refusal:
+            return refusal
         envelope.rcpt_tos.append(address)
         if not hasattr(envelope, "routes"):
             envelope.routes = []
@@ -170,16 +167,24 @@ class SmartBccHandler:
         """postmaster@ and abuse@ take mail from anyone (RFC 5321 4.5.1), in a transaction of their own."""
         if getattr(envelope, "routes", None):
             return MIXED_RECIPIENTS
-        if not getattr(envelope, "rate_checked", False):
-            refusal = await self._db(rate_limited, self.services, envelope.mail_from, None)
-            if refusal:
-                return refusal
-            envelope.rate_checked = True
+        refusal = await self._rate_check(envelope, None)
+        if refusal:
+            return refusal
         envelope.rcpt_tos.append(address)
         if not hasattr(envelope, "operator_mailboxes"):
             envelope.operator_mailboxes = []
         envelope.operator_mailboxes.append(mailbox)
         return "250 2.1.5 OK"
+
+    async def _rate_check(self, envelope, company_id):
+        """The refusal when the sender is over its limits; counted once per message, at its first
+        good recipient (off the event loop, like the database work)."""
+        if getattr(envelope, "rate_checked", False):
+            return None
+        refusal = await self._db(rate_limited, self.services, envelope.mail_from, company_id)
+        if not refusal:
+            envelope.rate_checked = True
+        return refusal
 
     def _route(self, address):
         self.services.jobs.note_intake()
