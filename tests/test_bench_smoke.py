@@ -18,6 +18,7 @@ RUNS = {
                 "--deals", "60", "--busy-deal-threads", "40", "--requests", "10", "--warmup", "2"],
     "smtp_memory": ["bench/smtp_memory.py", "--mb", "1", "--jobs", "inline"],
     "fuzz_pipeline": ["bench/fuzz_pipeline.py", "--cases", "40"],
+    "forwards": ["bench/forwards.py", "--limit", "40"],
 }
 
 

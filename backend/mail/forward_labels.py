@@ -47,11 +47,21 @@ FORWARD_PHRASES = _table({
     "apple-mail": "Begin forwarded message|Inizio messaggio inoltrato|Inizio del messaggio inoltrato"
     "|Anfang der weitergeleiteten Nachricht|Anfang der weitergeleiteten E-Mail"
     "|Début du message réexpédié|Début du message transféré|Inicio del mensaje reenviado"
-    "|Begin doorgestuurd bericht",
+    "|Begin doorgestuurd bericht|Začátek přeposílané zprávy|Start på videresendt besked"
+    "|Välitetty viesti alkaa|Započni proslijeđenu poruku|Továbbított levél kezdete"
+    "|Videresendt melding|Początek przekazywanej wiadomości|Início da mensagem reencaminhada"
+    "|Início da mensagem encaminhada|Începe mesajul redirecționat|Начало переадресованного сообщения"
+    "|Začiatok preposlanej správy|Vidarebefordrat mejl|İleti başlangıcı"
+    "|Початок листа, що пересилається|Έναρξη προωθημένου μηνύματος",
     "generic": "Forwarded message|Forwarded e-mail|Forwarded email|Messaggio inoltrato"
     "|Weitergeleitete Nachricht|Weitergeleitete E-Mail|Message transféré|Message réexpédié"
     "|Mensaje reenviado|Correo reenviado|Vidarebefordrat meddelande|Doorgestuurd bericht"
-    "|Mensagem encaminhada|Пересылаемое сообщение|Переадресованное сообщение",
+    "|Mensagem encaminhada|Mensagem reencaminhada|Пересылаемое сообщение|Переадресованное сообщение"
+    "|Přeposlaná zpráva|Preposlaná správa|Wiadomość przekazana dalej|Przekazana wiadomość"
+    "|Videresendt meddelelse|Välitetty viesti|Edastatud kiri|Továbbított üzenet"
+    "|Mesaj redirecționat|Mesaj transmis|Proslijeđena poruka|İletilen ileti|Переслане повідомлення"
+    "|Пересланий лист|Προωθημένο μήνυμα|転送されたメッセージ|メッセージを転送|転送メッセージ"
+    "|转发的邮件|转发邮件信息|轉寄的郵件|轉寄郵件|轉寄訊息|전달된 메시지|전달된 메일",
 })
 
 # "Original message" separators: Outlook and Thunderbird write them for replies
@@ -59,18 +69,30 @@ FORWARD_PHRASES = _table({
 ORIGINAL_PHRASES = _table({
     "original": "Original message|Messaggio originale|Ursprüngliche Nachricht|Originalnachricht"
     "|Message d'origine|Message original|Mensaje original|Oorspronkelijk bericht"
-    "|Origineel bericht|Исходное сообщение",
+    "|Origineel bericht|Исходное сообщение|Původní zpráva|Pôvodná správa|Oryginalna wiadomość"
+    "|Oprindelig meddelelse|Opprinnelig melding|Ursprungligt meddelande|Alkuperäinen viesti"
+    "|Eredeti üzenet|Mesaj original|Izvorna poruka|Mensagem original|Özgün ileti|Orijinal ileti"
+    "|Оригінальне повідомлення|Вихідне повідомлення|Αρχικό μήνυμα|元のメッセージ|原始邮件"
+    "|原始消息|原始郵件|원본 메시지|원본 메일",
 })
 
 HEADER_LABELS = _table({
-    "from": "From|Da|Von|De|Mittente|Absender|Remitente|Expéditeur|От|От кого|Van|Från",
+    "from": "From|Da|Von|De|De la|Mittente|Absender|Remitente|Expéditeur|От|От кого|Van|Från|Fra"
+    "|Od|Lähettäjä|Saatja|Feladó|Kimden|Від|Від кого|Από|差出人|送信者|送信元|发件人|寄件者"
+    "|寄件人|보낸 사람|보낸사람",
     "to": "To|A|An|À|Para|Pour|Destinatario|Destinatari|Empfänger|Destinataire|Destinataires"
-    "|Кому|Aan|Till",
-    "cc": "Cc|Kopie|Kopie (CC)|Copie|Copie à|Copia|Copia a",
-    "bcc": "Bcc|Ccn|Cco|Cci|Blindkopie",
+    "|Кому|Aan|Till|Til|Komu|Do|Za|Către|Vastaanottaja|Saaja|Címzett|Kime|Προς|宛先|送信先"
+    "|收件人|收件者|받는 사람|받는사람",
+    "cc": "Cc|Kopie|Kopie (CC)|Copie|Copie à|Copia|Copia a|Kopi|Kopia|Kópia|Kopija|Kopio|Koopia"
+    "|DW|Másolatot kap|Másolat|Bilgi|Копия|Копія|Κοιν|Κοιν.|Κοιν/ση|抄送|副本|참조",
+    "bcc": "Bcc|Ccn|Cco|Cci|Blindkopie|Skjult kopi|Dold kopia|UDW|Gizli|Скрытая копия|密送|密件副本|숨은 참조",
     "date": "Date|Sent|Data|Inviato|Inviato il|Datum|Gesendet|Envoyé|Envoyé le|Fecha|Enviado"
-    "|Enviado el|Sent on|Дата|Отправлено|Verzonden|Skickat",
-    "subject": "Subject|Oggetto|Betreff|Objet|Sujet|Asunto|Тема|Onderwerp|Ämne|Assunto",
+    "|Enviado el|Enviada|Sent on|Дата|Отправлено|Verzonden|Skickat|Sendt|Dato|Dată|Trimis"
+    "|Odesláno|Odoslané|Wysłano|Wysłane|Päivämäärä|Päiväys|Lähetetty|Kuupäev|Saadetud|Dátum"
+    "|Elküldve|Küldve|Tarih|Gönderildi|Gönderilme|Poslano|Надіслано|Ημερομηνία|Στάλθηκε|Εστάλη"
+    "|日付|送信日時|日期|发送时间|發送時間|傳送時間|时间|時間|날짜|보낸 날짜",
+    "subject": "Subject|Oggetto|Betreff|Objet|Sujet|Asunto|Тема|Onderwerp|Ämne|Assunto|Emne"
+    "|Předmět|Predmet|Temat|Aihe|Teema|Tárgy|Subiect|Konu|Θέμα|件名|主题|主旨|제목",
     "message-id": "Message-ID",
     "reply-to": "Reply-To|Reply to|Rispondi a|Antwort an|Répondre à|Responder a",
     # Labels Outlook may add inside the block; they neither end nor count toward it.
@@ -82,15 +104,18 @@ HEADER_LABELS = _table({
 # below one of these belongs to an older message in a reply thread.
 REPLY_INTRO_ENDINGS = tuple(fold(w) for w in (
     "wrote:", "writes:", "ha scritto:", "schrieb:", "a écrit :", "a écrit:", "escribió:",
-    "escreveu:", "schreef:", "skrev:", "написал(а):", "написал:",
+    "escreveu:", "schreef:", "skrev:", "написал(а):", "написал:", "napsal(a):", "napísal(a):",
+    "napisał(a):", "napisao je:", "kirjoitti:", "kirjutas:", "írta:", "a scris:", "yazdı:",
+    "написав(ла):", "написав:", "έγραψε:", "のメッセージ:", "写道：", "寫道：", "写道:", "작성:",
 ))
 
 FORWARD_PREFIXES = frozenset(fold(w) for w in (
     "fwd", "fw", "wg", "tr", "i", "rv", "enc", "inoltro", "inoltrato", "weiterleitung", "vb", "vl",
-    "doorst",
+    "doorst", "pd", "př", "tov", "ilt", "πρθ", "转发", "轉寄", "転送", "전달", "пересл",
 ))
 REPLY_PREFIXES = frozenset(fold(w) for w in (
     "re", "aw", "r", "rif", "sv", "vs", "antw", "antwort", "ref", "réf", "rép", "rep", "odp", "ynt",
+    "vá", "απ", "回复", "回覆", "答复", "返信", "답장", "отв", "ответ",
 ))
 
 _PREFIX_RE = re.compile(r"\s*([^\W\d_]{1,13})\s?(?:\[\d{1,4}\]|\(\d{1,4}\))?\s?[:：]\s*")

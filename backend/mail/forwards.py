@@ -7,13 +7,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from .forward_addresses import is_email, parse_address_list
 from .forward_dates import parse_forward_date
+from .forward_engine import ENGINE, EngineReading, read_forward
 from .forward_html import html_to_text
 from .forward_inline import InlineForward, find_inline_forward
 from .forward_labels import has_forward_prefix, strip_forward_prefixes, strip_subject_prefixes
 from .message import Address, ParsedMessage
 
-__all__ = ["ForwardedOriginal", "find_forwarded", "parse_address_list", "strip_subject_prefixes"]
+__all__ = ["ForwardedOriginal", "find_forwarded", "read_forwarded", "parse_address_list", "strip_subject_prefixes"]
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +23,6 @@ log = logging.getLogger(__name__)
 # sees bodies small enough for that to stay in the low milliseconds.
 QQ_MAX_CHARS = 300_000
 QQ_MAX_WORK = 200_000  # header-looking lines x total lines
-MAX_HEADER_VALUE = 4000
-MAX_ADDRESSES = 200
 
 
 @dataclass
@@ -39,67 +39,7 @@ class ForwardedOriginal:
     client: str  # "gmail", "outlook", "outlook-web", "apple-mail", "thunderbird", "unknown"
     note: str | None  # the text the rep wrote above the forward, if any
     message: ParsedMessage | None = None  # the attached message itself (source "attachment")
-
-
-# --- addresses -------------------------------------------------------------
-
-_TOKEN_SPLIT_RE = re.compile(r"[\s<>()\[\]\"',;]+")
-_MAILTO_RE = re.compile(r"mailto:", re.IGNORECASE)
-_NAME_JUNK_RE = re.compile(r"[<>()\[\]\"]+")
-_SPACES_RE = re.compile(r"\s+")
-
-
-def _is_email(token: str) -> bool:
-    if len(token) > 254 or token.count("@") != 1:
-        return False
-    local, domain = token.split("@")
-    return bool(local) and "." in domain and not domain.startswith(".") and not domain.endswith(".")
-
-
-def _entries(value: str) -> list[str]:
-    """Split a recipient list on ";" (Outlook) or "," (everyone else), gluing back
-    pieces without an address: "Rossi, Mario <m@x.it>" is one person."""
-    pieces = value.split(";") if ";" in value else value.split(",")
-    joiner = ";" if ";" in value else ","
-    out: list[str] = []
-    pending = ""
-    for piece in pieces:
-        pending = f"{pending}{joiner}{piece}" if pending else piece
-        if "@" in pending:
-            out.append(pending)
-            pending = ""
-    if pending.strip():
-        out.append(pending)
-    return out
-
-
-def parse_address_list(value: str | None) -> list[Address]:
-    """Addresses from a forwarded header value, in the shapes clients print:
-    "Name <a@x>", "Name [mailto:a@x]", "Name (a@x)", "a@x", and Outlook's
-    "Name <a@x<mailto:a@x>>". Entries without any address are dropped."""
-    if not value:
-        return []
-    value = _MAILTO_RE.sub("", value[:MAX_HEADER_VALUE])
-    found: list[Address] = []
-    for entry in _entries(value):
-        emails: list[str] = []
-        for token in _TOKEN_SPLIT_RE.split(entry):
-            token = token.strip(".:")
-            if _is_email(token) and token.lower() not in (e.lower() for e in emails):
-                emails.append(token)
-        if not emails:
-            continue
-        name = entry
-        for address in emails:
-            name = re.sub(re.escape(address), " ", name, flags=re.IGNORECASE)
-        name = _SPACES_RE.sub(" ", _NAME_JUNK_RE.sub(" ", name)).strip(" ,;:'\t")
-        if name.lower() in (e.lower() for e in emails):
-            name = ""
-        found.append(Address(name, emails[0]))
-        found.extend(Address("", extra) for extra in emails[1:])
-        if len(found) >= MAX_ADDRESSES:
-            break
-    return found
+    engine: str = "attachment"  # what read it: "attachment", "email-forward-parser", "quotequail", "own"
 
 
 # --- quotequail ------------------------------------------------------------
@@ -224,13 +164,13 @@ def _outer_note(msg: ParsedMessage) -> str | None:
 
 
 def _norm_subject(subject: str | None) -> str:
-    return _SPACES_RE.sub(" ", subject or "").strip().casefold()
+    return " ".join((subject or "").split()).casefold()
 
 
 # --- the two ways a forward arrives -----------------------------------------
 
 def _from_attachment(msg: ParsedMessage) -> ForwardedOriginal | None:
-    attached = [m for m in msg.attached_messages if m.sender is not None and _is_email(m.sender.email.strip())]
+    attached = [m for m in msg.attached_messages if m.sender is not None and is_email(m.sender.email.strip())]
     if not attached:
         return None
     outer = msg.subject or ""
@@ -272,14 +212,11 @@ def _agrees(own: InlineForward, qq: dict, qq_note: str) -> bool:
             and (own.note or "").strip() == (qq_note or "").strip())
 
 
-def _from_inline(msg: ParsedMessage) -> tuple[ForwardedOriginal | None, str]:
-    """The forward found in the body, and which engine supplied it ("quotequail",
-    "own" or "none"), so tests and reports can tell them apart."""
+def _own_inline(msg: ParsedMessage, text: str, rendered: str) -> tuple[ForwardedOriginal | None, str]:
+    """The forward our own reader (cross-checked by quotequail) finds in the body,
+    and which of the two supplied it ("quotequail", "own" or "none")."""
     subject_forward = has_forward_prefix(msg.subject or "")
     outer_key = msg.sender.key if msg.sender else None
-    text = (msg.text or "").replace("\r\n", "\n").replace("\r", "\n")
-    text = text if text.strip() else ""
-    rendered = html_to_text(msg.html) if msg.html else ""
     own = find_inline_forward(text, subject_forward, outer_key) if text else None
     own_source = "text" if own is not None else None
     if own is None and rendered:
@@ -322,17 +259,87 @@ def _from_inline(msg: ParsedMessage) -> tuple[ForwardedOriginal | None, str]:
         subject=fields.get("subject") or strip_forward_prefixes(msg.subject or "") or None,
         text=body or None, html=html, message_id=fields.get("message-id", "").strip(" <>") or None,
         source="inline",
-        client=_guess_client(own, msg), note=(note or "").strip() or None,
+        client=_guess_client(own, msg), note=(note or "").strip() or None, engine=engine,
     ), engine
 
 
-def find_forwarded(msg: ParsedMessage) -> ForwardedOriginal | None:
-    """The original message a rep forwarded to the Smart Bcc address, or None when
-    ``msg`` is not a forward (or names no original sender address). Never raises."""
+def _engine_original(reading: EngineReading, own: ForwardedOriginal | None,
+                     msg: ParsedMessage) -> ForwardedOriginal | None:
+    """email-forward-parser's reading. When our own reader found the same sender
+    it knows the block's edges at least as well (separators the library lacks,
+    such as "-----Messaggio originale-----"), so its fields stand and the
+    library's fill what it left empty."""
+    senders = parse_address_list(reading.fields.get("from"))
+    if not senders:
+        return None
+    sender = senders[0]
+    date = parse_forward_date(reading.fields.get("date"), _outer_tz(msg))
+    if own is not None and own.sender.key == sender.key:
+        own.engine = ENGINE
+        own.to = own.to or parse_address_list(reading.fields.get("to"))
+        own.cc = own.cc or parse_address_list(reading.fields.get("cc"))
+        own.date = own.date or date
+        own.subject = own.subject or reading.fields.get("subject") or None
+        own.text = own.text or _trim_signature(reading.body or "") or None
+        return own
+    body = _trim_signature(reading.body or "")
+    return ForwardedOriginal(
+        sender=sender, to=parse_address_list(reading.fields.get("to")),
+        cc=parse_address_list(reading.fields.get("cc")), date=date,
+        subject=reading.fields.get("subject") or strip_forward_prefixes(msg.subject or "") or None,
+        text=body or None, html=None, message_id=None, source="inline",
+        client=_guess_client(None, msg), note=reading.note.strip() or None, engine=ENGINE,
+    )
+
+
+def _settle_subject(found: ForwardedOriginal, msg: ParsedMessage) -> ForwardedOriginal:
+    """The printed subject, unless it and the rep's subject (without "Fwd:") are
+    one the start of the other: then the printed one was cut ("Subject: In",
+    a subject wrapped onto a second line) or ran into the body, and the rep's
+    is the whole of it."""
+    outer = strip_forward_prefixes(msg.subject or "")
+    inner, wanted = _norm_subject(found.subject), _norm_subject(outer)
+    if outer and inner != wanted and (not inner or inner.startswith(wanted) or wanted.startswith(inner)):
+        found.subject = outer
+    return found
+
+
+def _from_inline(msg: ParsedMessage) -> tuple[ForwardedOriginal | None, str]:
+    """The forward found in the body, and which engine supplied it
+    ("email-forward-parser", "quotequail", "own" or "none")."""
+    text = (msg.text or "").replace("\r\n", "\n").replace("\r", "\n")
+    text = text if text.strip() else ""
+    rendered = html_to_text(msg.html) if msg.html else ""
+    own, own_engine = _own_inline(msg, text, rendered)
+    reading = read_forward(text or rendered, msg.subject)
+    found = _engine_original(reading, own, msg) if reading is not None else None
+    rep_key = msg.sender.key if msg.sender else None
+    if found is not None and not (found.sender.key == rep_key and own is not None and own.sender.key != rep_key):
+        return _settle_subject(found, msg), ENGINE
+    return (_settle_subject(own, msg) if own is not None else None), own_engine  # (or the rep forwarded their own forward: our reader looks deeper)
+
+
+NOT_A_FORWARD = "Not a forward: logged as it was sent."
+NO_SENDER = ("The subject says this is a forward, but no original sender's address could be read "
+             "from it, so it is logged as the rep's own mail rather than guessed from a quoted line.")
+
+
+def read_forwarded(msg: ParsedMessage) -> tuple[ForwardedOriginal | None, str]:
+    """The original message a rep forwarded to the Smart Bcc address, or None
+    and the sentence that says why the mail stays the rep's. Never raises."""
     try:
         if msg.auto_kind in ("bounce", "complaint"):
-            return None  # machine reports quote the rep's own mail; they are never a forward
-        return _from_attachment(msg) or _from_inline(msg)[0]
+            # machine reports quote the rep's own mail; they are never a forward
+            return None, "Automatic mail: not read as a forward."
+        found = _from_attachment(msg) or _from_inline(msg)[0]
     except Exception:  # one odd mail must not stop the pipeline
         log.warning("forward detection failed", exc_info=True)
-        return None
+        return None, "The forward could not be read, so it is logged as the rep's own mail."
+    if found is not None:
+        return found, ""
+    return None, NO_SENDER if has_forward_prefix(msg.subject or "") else NOT_A_FORWARD
+
+
+def find_forwarded(msg: ParsedMessage) -> ForwardedOriginal | None:
+    """The original message a rep forwarded, or None (see read_forwarded)."""
+    return read_forwarded(msg)[0]

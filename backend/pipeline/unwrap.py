@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..mail.automatic import classify_forwarded, explain
-from ..mail.forwards import find_forwarded
+from ..mail.forwards import read_forwarded
 from ..mail.view import MessageView
 from .context import Context
 
@@ -17,9 +17,9 @@ class UnwrapForward:
         if parsed.auto_kind:
             ctx.decide(self.name, "skipped", f"Automatic mail ({parsed.auto_kind}): not read as a forward.")
             return
-        original = find_forwarded(parsed)
+        original, why = read_forwarded(parsed)
         if original is None:
-            ctx.decide(self.name, "not-forwarded", "Not a forward: logged as it was sent.")
+            ctx.decide(self.name, "not-forwarded", why)
             return
         rep = parsed.sender
         if original.sender.key == (rep.key if rep else None):
@@ -46,8 +46,9 @@ class UnwrapForward:
         ctx.decide(self.name, "forwarded",
                    f"Forwarded by {rep.email if rep else 'the rep'}: logged as the mail of "
                    f"{original.sender.name or original.sender.email} ({original.sender.email}), read from the "
-                   f"{'attached message' if original.source == 'attachment' else 'forwarded text'}.",
-                   original_sender=original.sender.email)
+                   f"{'attached message' if original.source == 'attachment' else 'forwarded text'}"
+                   f"{'' if original.source == 'attachment' else f' by {original.engine}'}.",
+                   original_sender=original.sender.email, engine=original.engine)
         verdict = classify_forwarded(original)
         if verdict.kind:
             # A bounce or auto-reply the rep passed on: the whole mail is automatic, so it is kept

@@ -186,7 +186,8 @@ def test_unwrap_inline_forward_makes_the_customer_the_sender(kit):
     assert ctx.parsed.sender.key == ALICE  # the parsed mail itself is left as it was
     assert (decision["outcome"], decision["original_sender"]) == ("forwarded", "bob@cust.example")
     assert decision["reason"] == ("Forwarded by alice@acme.example: logged as the mail of Bob Buyer "
-                                  "(bob@cust.example), read from the forwarded text.")
+                                  "(bob@cust.example), read from the forwarded text by email-forward-parser.")
+    assert decision["engine"] == "email-forward-parser"
     assert_readable(decision, "Bob Buyer")
 
 
