@@ -1,16 +1,29 @@
 /*
  * Smart Bcc task pane: shows the Bcc address the draft gets and the recipients' open deals and
  * leads; a pick is kept in the item's session data, where the event handlers read it too, and
- * the Bcc is updated at once. Uses window.SmartBcc from commands.js.
+ * the Bcc is updated at once. Uses window.SmartBcc from commands.js. Opened outside Outlook (a
+ * plain browser: no Office, or Office.onReady without a host) it says so and links to the
+ * settings page instead of waiting for recipients that never come.
  */
 (function () {
   "use strict";
 
   var S = window.SmartBcc;
   var busy = 0;
+  var OUTSIDE_AFTER_MS = 5000; // office.js that never gets ready: not inside Outlook either
+  var running = false;
 
   function $(id) {
     return document.getElementById(id);
+  }
+
+  function outsideOutlook() {
+    if (running) {
+      return;
+    }
+    $("settings-link").href = S.baseUrl() + "/settings";
+    $("pane").hidden = true;
+    $("outside").hidden = false;
   }
 
   function showError(error) {
@@ -66,8 +79,14 @@
       box.removeChild(box.firstChild);
     }
     var current = choice || "";
-    box.appendChild(option("", "Automatic", "The only open deal of the recipients, else the company address.",
-      current === ""));
+    box.appendChild(
+      option(
+        "",
+        "Automatic",
+        "The only open deal of the recipients, else the company address.",
+        current === ""
+      )
+    );
     var deals = result.candidates.deals;
     var leads = result.candidates.leads;
     if (deals.length) {
@@ -78,42 +97,75 @@
         box.appendChild(groupLabel("Leads"));
       }
       var value = entry.item_type + ":" + entry.id;
-      box.appendChild(option(value, entry.title, [entry.person_name, entry.bcc_address].filter(Boolean).join(" \u00b7 "),
-        current === value));
+      box.appendChild(
+        option(
+          value,
+          entry.title,
+          [entry.person_name, entry.bcc_address].filter(Boolean).join(" \u00b7 "),
+          current === value
+        )
+      );
     });
     if (!deals.length && !leads.length) {
       box.appendChild(groupLabel("The recipients have no open deals or leads"));
     }
-    box.appendChild(option("none", "No deal", "Log to the company address: " + result.company_address,
-      current === "none"));
+    box.appendChild(
+      option(
+        "none",
+        "No deal",
+        "Log to the company address: " + result.company_address,
+        current === "none"
+      )
+    );
+  }
+
+  function showMissing(result, draft) {
+    var plan = S.planBcc(draft.bcc, result);
+    $("missing").hidden = plan.present;
+    $("missing-text").textContent =
+      "This mail's Bcc does not have its Smart Bcc address (" +
+      result.address +
+      ") yet, so it will not be logged.";
   }
 
   function refresh() {
     busy += 1;
     showError("");
-    return S.readDraft().then(function (draft) {
-      return S.resolve(draft, true).then(function (result) {
-        render(result, draft.choice);
-        return result;
+    return S.readDraft()
+      .then(function (draft) {
+        return S.resolve(draft, true).then(function (result) {
+          render(result, draft.choice);
+          showMissing(result, draft);
+          return result;
+        });
+      })
+      .then(null, showError)
+      .then(function (value) {
+        busy -= 1;
+        return value;
       });
-    }).then(null, showError).then(function (value) {
-      busy -= 1;
-      return value;
-    });
   }
 
   function pick(value) {
     showError("");
     status("Updating the Bcc\u2026");
-    return S.writeChoice(value || null).then(function () {
-      return S.ensureBcc(true);
-    }).then(function (outcome) {
-      render(outcome.result, value || null);
-      status(outcome.changed ? "Bcc updated: " + outcome.result.address : "The Bcc already has this address.");
-    }).then(null, function (error) {
-      status("");
-      showError(error);
-    });
+    return S.writeChoice(value || null)
+      .then(function () {
+        return S.ensureBcc(true);
+      })
+      .then(function (outcome) {
+        render(outcome.result, value || null);
+        $("missing").hidden = true;
+        status(
+          outcome.changed
+            ? "Bcc updated: " + outcome.result.address
+            : "The Bcc already has this address."
+        );
+      })
+      .then(null, function (error) {
+        status("");
+        showError(error);
+      });
   }
 
   function saveToken() {
@@ -124,8 +176,15 @@
       } else {
         window.localStorage.removeItem(S.TOKEN_SETTING);
       }
-    } catch (e) { /* storage may be blocked; roaming settings below still work */ }
-    var settings = Office.context.roamingSettings;
+    } catch (blocked) {
+      // Roaming settings below still keep the token.
+      status(
+        "This browser blocks local storage (" +
+          blocked.name +
+          "): Outlook's settings keep the token."
+      );
+    }
+    var settings = window.Office.context.roamingSettings;
     if (settings) {
       if (token) {
         settings.set(S.TOKEN_SETTING, token);
@@ -140,7 +199,41 @@
     }
   }
 
-  Office.onReady(function () {
+  function addNow() {
+    return S.readChoice().then(pick);
+  }
+
+  // Opened from a Smart Alert's "Add Smart Bcc" button (Mailbox 1.14 contextData): add at once.
+  function fromSmartAlert(item) {
+    if (!item || typeof item.getInitializationContextAsync !== "function") {
+      return Promise.resolve(false);
+    }
+    return new Promise(function (resolve) {
+      item.getInitializationContextAsync(function (result) {
+        var context = null;
+        try {
+          context = result && result.value ? JSON.parse(result.value) : null;
+        } catch (error) {
+          context = { ignored: String(error) };
+        }
+        resolve(!!context && context.smartbcc === "add");
+      });
+    });
+  }
+
+  function start(info) {
+    var mailbox = window.Office.context && window.Office.context.mailbox;
+    if (running) {
+      return;
+    }
+    if (!info || !info.host || !mailbox || !mailbox.item) {
+      outsideOutlook();
+      return;
+    }
+    // A slow Outlook may get ready after the timer below said "outside": Outlook wins.
+    running = true;
+    $("outside").hidden = true;
+    $("pane").hidden = false;
     $("create-deal").href = S.baseUrl() + "/deals";
     $("options").addEventListener("change", function (event) {
       if (event.target && event.target.name === "choice") {
@@ -148,15 +241,36 @@
       }
     });
     $("save-token").addEventListener("click", saveToken);
-    var item = Office.context.mailbox.item;
-    if (item && typeof item.addHandlerAsync === "function" && Office.EventType && Office.EventType.RecipientsChanged) {
+    $("add-now").addEventListener("click", addNow);
+    var item = mailbox.item;
+    var Office = window.Office;
+    if (
+      typeof item.addHandlerAsync === "function" &&
+      Office.EventType &&
+      Office.EventType.RecipientsChanged
+    ) {
       // Recipients typed while the pane is open change the candidates.
       item.addHandlerAsync(Office.EventType.RecipientsChanged, function () {
         refresh();
       });
     }
-    refresh();
-  });
+    fromSmartAlert(item).then(function (add) {
+      return add ? addNow() : refresh();
+    });
+  }
 
-  window.SmartBccPane = { refresh: refresh, pick: pick, busy: function () { return busy; } };
-}());
+  if (!window.Office || typeof window.Office.onReady !== "function") {
+    outsideOutlook();
+  } else {
+    setTimeout(outsideOutlook, OUTSIDE_AFTER_MS);
+    window.Office.onReady(start);
+  }
+
+  window.SmartBccPane = {
+    refresh: refresh,
+    pick: pick,
+    busy: function () {
+      return busy;
+    },
+  };
+})();

@@ -141,6 +141,8 @@ def test_json_manifest_wires_events_buttons_and_the_script(written):
     assert {a for a, (_r, kind) in actions.items() if kind == "executeFunction"} == associated_names()
     assert manifest["webApplicationInfo"] == {"id": CLIENT_ID, "resource": f"api://crm.deploy.example/{CLIENT_ID}"}
     assert manifest["validDomains"] == ["crm.deploy.example"]
+    # Says what it supports: desktop and web; Mac and mobile need the XML manifest (README).
+    assert extension["requirements"]["formFactors"] == ["desktop"]
 
 
 # ---- the add-in-only XML manifest
@@ -168,7 +170,9 @@ def test_xml_manifest_version_overrides_1_1_with_events(written):
     inner = outer.find("v11:VersionOverrides", NS)
     assert inner.get(XSI_TYPE) == "VersionOverridesV1_1"
     sets = inner.find("v11:Requirements/bt:Sets", NS)
-    assert sets.get("DefaultMinVersion") == "1.12" and sets.find("bt:Set", NS).get("Name") == "Mailbox"
+    # Mailbox 1.5: Outlook on iOS/Android stops there (plus the event APIs enabled on top); each
+    # event still needs its own set on the desktop (1.10, 1.11, 1.12 for Smart Alerts).
+    assert sets.get("DefaultMinVersion") == "1.5" and sets.find("bt:Set", NS).get("Name") == "Mailbox"
     host = inner.find("v11:Hosts/v11:Host", NS)
     assert host.get(XSI_TYPE) == "MailHost"
     runtime = host.find("v11:Runtimes/v11:Runtime", NS)
@@ -189,6 +193,44 @@ def test_xml_manifest_version_overrides_1_1_with_events(written):
     sso = inner.find("v11:WebApplicationInfo", NS)
     assert sso.findtext("v11:Id", namespaces=NS) == CLIENT_ID
     assert sso.findtext("v11:Resource", namespaces=NS) == f"api://crm.deploy.example/{CLIENT_ID}"
+
+
+def test_xml_manifest_mobile_form_factor_runs_the_compose_events_only(written):
+    inner = _xml(written).find("v10:VersionOverrides/v11:VersionOverrides", NS)
+    host = inner.find("v11:Hosts/v11:Host", NS)
+    # Schema order: Runtimes, DesktopFormFactor, MobileFormFactor.
+    assert [child.tag.split("}")[1] for child in host] == ["Runtimes", "DesktopFormFactor", "MobileFormFactor"]
+    mobile = host.find("v11:MobileFormFactor", NS)
+    points = mobile.findall("v11:ExtensionPoint", NS)
+    assert [p.get(XSI_TYPE) for p in points] == ["LaunchEvent"]
+    events = {e.get("Type"): (e.get("FunctionName"), e.get("SendMode"))
+              for e in points[0].findall("v11:LaunchEvents/v11:LaunchEvent", NS)}
+    # No OnMessageSend: Smart Alerts do not run on iOS or Android.
+    assert events == {"OnNewMessageCompose": ("onNewMessageComposeHandler", None),
+                      "OnMessageRecipientsChanged": ("onMessageRecipientsChangedHandler", None)}
+    # The same runtime as the desktop events: its JavaScript-only file is /addin/commands.js.
+    runtime = host.find("v11:Runtimes/v11:Runtime", NS)
+    assert points[0].find("v11:SourceLocation", NS).get("resid") == runtime.get("resid")
+    assert runtime.find("v11:Override", NS).get("type") == "javascript"
+    desktop = host.find("v11:DesktopFormFactor", NS)
+    launch = next(p for p in desktop.findall("v11:ExtensionPoint", NS) if p.get(XSI_TYPE) == "LaunchEvent")
+    assert launch.find("v11:SourceLocation", NS).get("resid") == runtime.get("resid")
+
+
+def test_xml_manifest_send_mode_is_prompt_user_everywhere_it_is_declared(written):
+    modes = [e.get("SendMode") for e in _xml(written).iter(f"{{{NS['v11']}}}LaunchEvent") if e.get("Type") == "OnMessageSend"]
+    assert modes == ["PromptUser"]
+
+
+def test_the_smart_alert_button_opens_the_pane_control_in_both_manifests(written):
+    # commands.js answers a missing address with commandId = the pane button's Control id.
+    pane_id = re.search(r'PANE_COMMAND_ID = "(\w+)"', COMMANDS_JS.read_text()).group(1)
+    inner = _xml(written).find("v10:VersionOverrides/v11:VersionOverrides", NS)
+    control = next(c for c in inner.iter(f"{{{NS['v11']}}}Control") if c.get("id") == pane_id)
+    assert control.find("v11:Action", NS).get(XSI_TYPE) == "ShowTaskpane"
+    extension = json.loads((written / "manifest.json").read_text())["extensions"][0]
+    controls = [c for t in extension["ribbons"][0]["tabs"] for g in t["groups"] for c in g["controls"]]
+    assert next(c for c in controls if c["id"] == pane_id)["actionId"] == "openSmartBccPane"
 
 
 @pytest.mark.parametrize("ns", ["v10", "v11"])

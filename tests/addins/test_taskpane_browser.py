@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+
+from backend.config import PROJECT_ROOT
 
 
 pytestmark = pytest.mark.browser
@@ -46,7 +49,8 @@ OFFICE_STUB = """
       },
     },
     onReady(callback) {
-      const info = { host: "Outlook", platform: "OfficeOnline" };
+      // host null: what office.js reports in a plain browser tab.
+      const info = "host" in state ? { host: state.host, platform: null } : { host: "Outlook", platform: "OfficeOnline" };
       setTimeout(() => callback && callback(info), 0);
       return Promise.resolve(info);
     },
@@ -63,7 +67,7 @@ OFFICE_STUB = """
 def open_pane(browser, live_server):
     contexts, errors, blocked = [], [], []
 
-    def _open(office: dict):
+    def _open(office: dict | None):
         context = browser.new_context(viewport={"width": 340, "height": 720})
         context.set_default_timeout(15000)
         contexts.append(context)
@@ -80,7 +84,8 @@ def open_pane(browser, live_server):
                 request_route.abort()
 
         context.route("**/*", route)
-        context.add_init_script(OFFICE_STUB % json.dumps(office))
+        if office is not None:  # None: office.js loads but defines nothing, as outside Outlook
+            context.add_init_script(OFFICE_STUB % json.dumps(office))
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(f"{live_server}/static/addin/taskpane.html")
@@ -154,3 +159,50 @@ def test_a_rejected_token_is_shown_to_the_user(open_pane):
     page = open_pane({"to": [], "roaming": {"smartbccApiToken": "sbc_revoked"}})
     page.wait_for_selector("#error:not([hidden])")
     assert "API token is not valid" in page.text_content("#error")
+
+
+# ---- outside Outlook: one sentence, a link to the settings, the web app's look
+
+def _web_app_colours() -> dict:
+    css = (PROJECT_ROOT / "static" / "css" / "app.css").read_text()
+    topbar = re.search(r"\.topbar \{ background: (#[0-9a-f]{6})", css).group(1)
+    brand = re.search(r"--brand: (#[0-9a-f]{6})", css).group(1)
+    return {"topbar": topbar, "brand": brand}
+
+
+def _rgb(hex_colour: str) -> str:
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
+@pytest.mark.parametrize("office", [None, {"host": None}], ids=["no-office-global", "onready-without-host"])
+def test_outside_outlook_the_pane_says_so_and_links_to_the_settings(open_pane, live_server, office):
+    page = open_pane(office)
+    page.wait_for_selector("#outside:not([hidden])", timeout=3000)
+    assert page.is_hidden("#pane")
+    text = " ".join(page.text_content("#outside").split())
+    assert text.startswith("Smart Bcc's pane runs inside Outlook")
+    assert text.count(".") == 1  # one sentence
+    link = page.locator("#outside a")
+    assert link.get_attribute("href") == f"{live_server}/settings"
+    assert "Reading the recipients" not in page.locator("body").inner_text()
+    colours = _web_app_colours()
+    assert page.eval_on_selector(".bar", "e => getComputedStyle(e).backgroundColor") == _rgb(colours["topbar"])
+    assert page.eval_on_selector("#outside a", "e => getComputedStyle(e).color") == _rgb(colours["brand"])
+    assert page.eval_on_selector("body", "e => getComputedStyle(e).fontFamily").startswith("system-ui")
+    page.click("#outside a")
+    page.wait_for_url(re.compile(r".*/(settings|sign-in|login).*"))
+
+
+def test_a_missing_smart_bcc_address_is_offered_and_added_from_the_pane(open_pane, acme, crm):
+    pat = crm.person(acme.company_id, "Pat", "pat@customer.example")
+    _id, address = crm.deal(acme.company_id, pat, "Renewal")
+    page = open_pane({"to": [{"emailAddress": "pat@customer.example", "displayName": "Pat"}],
+                      "roaming": {"smartbccApiToken": acme.token}})
+    page.wait_for_selector("#missing:not([hidden])")
+    assert address in page.text_content("#missing")
+    assert office_state(page)["setCalls"] == 0
+    page.click("#add-now")
+    page.wait_for_function("window.__office.setCalls === 1")
+    assert [r["emailAddress"] for r in office_state(page)["bcc"]] == [address]
+    assert page.is_hidden("#missing")
