@@ -18,7 +18,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from .forward_labels import fold
+from .forward_labels import FORWARD_PHRASES, fold
 
 __all__ = ["EngineReading", "read_forward", "ENGINE"]
 
@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 ENGINE = "email-forward-parser"
 MAX_LINES = 300
 MAX_LINE = 300
+# Yahoo's text part flattens a forward's header block onto one line that starts
+# with the separator ("----- Messaggio inoltrato ----- Da: …A: …Inviato: …");
+# a few such lines are kept whole, up to this length.
+MAX_FLAT_LINE = 4000
+MAX_FLAT_LINES = 3
 
 # Words that only a forward separator contains, folded (see forward_labels.fold).
 _FORWARD_WORDS = tuple(fold(w) for w in (
@@ -93,6 +98,24 @@ def _from_separator(separator: str) -> dict[str, str]:
     return {"from": f"{name} <{address}>" if name else address, "date": date}
 
 
+def _window(text: str) -> str:
+    """What the library reads: the first lines, each cut short, except a few
+    flattened header blocks that open with a forward separator."""
+    kept, flat = [], 0
+    for line in text.split("\n")[:MAX_LINES]:
+        if len(line) > MAX_LINE and flat < MAX_FLAT_LINES and _opens_with_separator(line):
+            flat += 1
+            kept.append(line[:MAX_FLAT_LINE])
+        else:
+            kept.append(line[:MAX_LINE])
+    return "\n".join(kept)
+
+
+def _opens_with_separator(line: str) -> bool:
+    head = fold(line[:120].lstrip(" >-_*"))
+    return any(head.startswith(phrase) for phrase in FORWARD_PHRASES)
+
+
 def _full_body(full: str, cut_body: str, was_cut: bool) -> str:
     """The forwarded body from the uncut text, found by its opening."""
     if not was_cut or not cut_body:
@@ -111,8 +134,7 @@ def read_forward(text: str, subject: str | None) -> EngineReading | None:
     # The library's own byte-order-mark pattern is written "\xFEFF" and never
     # matches; a BOM before "On …" hides Outlook 2019's separator from it.
     text = text.replace("\ufeff", "")
-    lines = text.split("\n")
-    cut = "\n".join(line[:MAX_LINE] for line in lines[:MAX_LINES])
+    cut = _window(text)
     try:
         from emailforwardparser import forward_parser as fp, regexs, utils
 

@@ -90,7 +90,7 @@ HEADER_LABELS = _table({
     "|Enviado el|Enviada|Sent on|Дата|Отправлено|Verzonden|Skickat|Sendt|Dato|Dată|Trimis"
     "|Odesláno|Odoslané|Wysłano|Wysłane|Päivämäärä|Päiväys|Lähetetty|Kuupäev|Saadetud|Dátum"
     "|Elküldve|Küldve|Tarih|Gönderildi|Gönderilme|Poslano|Надіслано|Ημερομηνία|Στάλθηκε|Εστάλη"
-    "|日付|送信日時|日期|发送时间|發送時間|傳送時間|时间|時間|날짜|보낸 날짜",
+    "|日付|送信日時|日期|发送时间|發送時間|傳送時間|寄件日期|时间|時間|날짜|보낸 날짜",
     "subject": "Subject|Oggetto|Betreff|Objet|Sujet|Asunto|Тема|Onderwerp|Ämne|Assunto|Emne"
     "|Předmět|Predmet|Temat|Aihe|Teema|Tárgy|Subiect|Konu|Θέμα|件名|主题|主旨|제목",
     "message-id": "Message-ID",

@@ -74,3 +74,13 @@ def test_the_reps_own_forward_is_looked_through():
             "Date: Mon, Mar 3, 2025 at 11:00 AM\nSubject: Fwd: Pricing\nTo: Boss <boss@ourco.example>\n\n" + inner)
     found = find_forwarded(ParsedMessage(subject="Fwd: Fwd: Pricing", from_=[REP], text=text))
     assert found.sender.email == "jane.cooper@northwind.example"
+
+
+def test_a_flattened_yahoo_header_longer_than_the_cut_is_read_whole():
+    recipients = "; ".join(f"Person {i} <person{i}@globex.corp>" for i in range(12))
+    text = ("Vedi sotto.\n\n   ----- Messaggio inoltrato ----- Da: John Doe <john.doe@acme.com>A: "
+            f"{recipients}Inviato: martedì 2 novembre 2021, 09:26:50 CETOggetto: Ordine 42\n Testo.\n")
+    assert len(text.split("\n")[2]) > MAX_LINE
+    found = find_forwarded(ParsedMessage(subject="I: Ordine 42", from_=[REP], text=text))
+    assert found.sender.email == "john.doe@acme.com" and found.subject == "Ordine 42"
+    assert len(found.to) == 12 and (found.date.hour, found.date.minute) == (8, 26)
