@@ -1,4 +1,5 @@
-"""The `smartbcc` command: serve, smtpd, db, company, user, demo, inbound, config, check-ports, manifest."""
+"""The `smartbcc` command: serve, smtpd, db, company, user, contacts, demo, inbound, config, check-ports,
+manifest."""
 from __future__ import annotations
 
 import json
@@ -176,6 +177,31 @@ def inbound_retry(record_ids: tuple[int, ...]) -> None:
     _emit({"retried": len(results), "results": {str(k): v for k, v in results.items()}})
     if any(status == "failed" for status in results.values()):
         raise CliError("some records failed again; see `error` on each (GET /api/v1/mailbox/inbound?status=failed)")
+
+
+@main.group()
+def contacts() -> None:
+    """Contacts."""
+
+
+@contacts.command("prune-automatic")
+@click.option("--dry-run", is_flag=True, help="only print what would be removed")
+@click.option("--company-id", type=int, default=None, help="only this company")
+@_guard
+def contacts_prune_automatic(dry_run: bool, company_id: int | None) -> None:
+    """Remove contacts that are mail servers (mailer-daemon@, postmaster@, ...) and unlink them
+    from threads, unless linked by hand or given a deal, lead or project; prints each one."""
+    from .domain.machine_contacts import prune_machine_contacts
+
+    services = cli_services()
+    with services.db.session() as session:
+        found = prune_machine_contacts(session, dry_run=dry_run, company_id=company_id)
+        out = {"dry_run": dry_run,
+               "removed": [c.shown() for c in found if not c.kept],
+               "kept": [c.shown() for c in found if c.kept]}
+    _emit(out)
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb} {len(out['removed'])} mail-server contact(s); kept {len(out['kept'])}", err=True)
 
 
 @main.command("serve")

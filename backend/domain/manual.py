@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import addresses
+from ..mail.automatic import is_machine_address
 from ..models import MailMessage, MailThread, Participant, Person, PersonEmail, ThreadLink
 from .actor import Actor
 from .autolink import contacts_of
@@ -102,7 +103,8 @@ def create_item(session: Session, actor: Actor, thread: MailThread, data: dict):
         email = (data.get("email") or "").strip().lower()
         name = data.get("name")
         if not email:
-            unknown = next((p for p in external if p.person_id is None), None)
+            # mailer-daemon@, postmaster@: a mail server is never offered as the new contact.
+            unknown = next((p for p in external if p.person_id is None and not is_machine_address(p.email)), None)
             if unknown is None:
                 raise DomainError(400, "Every participant already is a contact; give an email for the new person.",
                                   {"email": ["Required: every participant already is a contact."]})

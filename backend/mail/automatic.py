@@ -21,7 +21,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # The headers the rules read; the parser keeps their first value in ParsedMessage.auto_headers.
 AUTO_HEADERS = ("auto-submitted", "x-autoreply", "x-autorespond", "precedence", "list-id",
-                "x-failed-recipients")
+                "x-failed-recipients", "x-auto-response-suppress", "return-path", "from",
+                "list-unsubscribe", "list-post", "list-archive", "list-help", "list-subscribe",
+                "list-owner")
 
 # What each kind is, in words for a sales rep.
 KIND_WORDS = {
@@ -34,21 +36,42 @@ KIND_WORDS = {
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|delivery status notification|delivery (has )?fail|failure notice|"
     r"returned mail|mail delivery (failed|failure|system|subsystem)|delayed mail|"
-    r"could not be delivered|non-?delivery|nondeliverable|"
-    # What Italian, German, French and Spanish providers write on their delivery reports.
+    r"could not be delivered|non-?delivery|nondeliverable|fail(ed|ure) delivery|delivery failure|"
+    r"mail failed|could not send|postmaster notif|"
+    # What Italian, German, French, Spanish and Japanese providers write on their delivery reports.
     r"mancata consegna|non recapitat|impossibile recapitare|unzustellbar|nicht zustellbar|"
-    r"non remis|échec de (la )?(remise|distribution)|no se puede entregar|no entregado", re.I)
-_BOUNCE_SENDERS = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"}
+    r"non remis|échec de (la )?(remise|distribution)|no se puede entregar|no entregado|"
+    r"配信できません|配送できません", re.I)
+# The mailboxes of mail servers themselves (RFC 5321 4.5.1 postmaster, the MAILER-DAEMON of
+# sendmail, Postfix, Exim, qmail, Gmail, Yahoo). Mail from them is machine mail, and they never
+# become contacts: the contacts stage and `smartbcc contacts prune-automatic` read this list.
+MACHINE_LOCAL_PARTS = frozenset({
+    "mailer-daemon", "mailer_daemon", "mailerdaemon", "mail-daemon", "mail_daemon", "maildaemon",
+    "postmaster", "post_master", "post-master"})
+# The local parts that only a mail server writes from: their mail is a bounce whatever it says.
+_DAEMON_LOCAL_PARTS = MACHINE_LOCAL_PARTS - {"postmaster", "post_master", "post-master"}
+# How bounces name their sender when the address is empty or has no domain
+# ("MAILER-DAEMON <>", "Mail Delivery Subsystem <MAILER-DAEMON>").
+_MACHINE_NAME = re.compile(
+    r"\b(mailer[-_ ]?daemon|mail[-_ ]?daemon|post[-_ ]?master|mail delivery (sub)?system)\b", re.I)
 # Only prefixes that mail servers generate; a person may well write "out of office next week".
 _AUTO_REPLY_SUBJECT = re.compile(
-    r"^\s*(automatic reply|auto-?reply|auto reply|out of office( autoreply)?)\s*:", re.I)
-# The same prefix as Outlook and Exchange write it in other languages (an Exchange
-# out-of-office reply carries no Auto-Submitted header: its subject is what tells).
+    r"^\s*(automatic reply|auto-?reply|auto reply|auto-?respon(se|der|s)?|out of office( autoreply)?)"
+    r"\s*[:：]", re.I)
+# The same prefix as Outlook, Exchange, Gmail and the big webmails write it in other languages
+# (an Exchange out-of-office reply carries no Auto-Submitted header: its subject is what tells).
 _LOCALIZED_AUTO_REPLY_SUBJECT = re.compile(
-    r"^\s*(risposta automatica|automatische antwort|abwesenheitsnotiz|réponse automatique|"
-    r"respuesta automática|resposta automática|automatisch antwoord|autosvar|automatisk svar|"
-    r"automaattinen vastaus|odpowiedź automatyczna|automatická odpověď|"
-    r"automatikus válasz)\s*:", re.I)
+    r"^\s*("
+    r"risposta automatica|automatische antwort|abwesenheitsnotiz|réponse automatique|"  # it de fr
+    r"respuesta automática|resposta automática|automatisch antwoord|"  # es pt nl
+    r"odpowiedź automatyczna|automatyczna odpowiedź|automatická odpověď|"  # pl cs
+    r"automatiskt svar|autosvar|automatisk svar|automatisk besvarelse|"  # sv da no
+    r"automaattinen vastaus|automatikus válasz|"  # fi hu
+    r"автоматический ответ|автоответ|автоматична відповідь|"  # ru uk
+    r"otomatik (yanıt|yanit|cevap)|OTOMATİK (YANIT|CEVAP)|"  # tr (İ/ı do not case-fold to i)
+    r"αυτόματη απάντηση|ΑΥΤΟΜΑΤΗ ΑΠΑΝΤΗΣΗ|"  # el
+    r"自動応答|自動返信|自动回复|自動回覆|自動回復|자동 회신|자동 응답"  # ja zh-Hans zh-Hant ko
+    r")\s*[:：]", re.I)
 
 
 def _value(msg: ParsedMessage, name: str) -> str:
@@ -58,6 +81,33 @@ def _value(msg: ParsedMessage, name: str) -> str:
 
 def _quoted(text: str) -> str:
     return '"' + clean_text(text, 80) + '"'
+
+
+def is_machine_address(email: str | None) -> bool:
+    """Is this the address of a mail server itself (``MAILER-DAEMON@...``, ``postmaster@...``,
+    or a bare ``MAILER-DAEMON``)? Such an address never becomes a contact."""
+    text = (email or "").strip().strip("<>").lower()
+    local = text.rpartition("@")[0] if "@" in text else text
+    return local.strip('"') in MACHINE_LOCAL_PARTS
+
+
+def _null_sender(msg: ParsedMessage) -> bool:
+    """A Return-Path of ``<>``: the null reverse-path, which only automatic notifications use
+    (RFC 5321 4.5.5, RFC 3834 3.3, RFC 8098 2.1)."""
+    return "".join(_value(msg, "return-path").split()) == "<>"
+
+
+def _machine_sender(msg: ParsedMessage) -> str | None:
+    """The words saying the mail comes from a mail server, or None."""
+    senders = [a for a in msg.from_ + [msg.sender_header] if a]
+    daemon = next((a.key for a in senders if is_machine_address(a.key)), None)
+    if daemon:
+        return f"from {daemon}"
+    for text in [a.name for a in senders if a.name] + [msg.auto_headers.get("from", "")]:
+        match = _MACHINE_NAME.search(text or "")
+        if match:
+            return f"from {_quoted(match.group(0))}"
+    return "from the null sender (Return-Path: <>)" if _null_sender(msg) else None
 
 
 def _report(msg: ParsedMessage, report_type: str, what: str) -> str | None:
@@ -100,16 +150,20 @@ class FailedRecipientsHeader:
 
 class MailerDaemonSender:
     name = "mailer-daemon-sender"
-    description = ("Sent by mailer-daemon, postmaster or the like, with a subject such as "
-                   "\"Undeliverable\" or \"Returned mail\".")
+    description = ("Sent by MAILER-DAEMON (whatever the subject), or by postmaster, \"Mail Delivery "
+                   "System\" or the null sender with a subject such as \"Undeliverable\" or "
+                   "\"Returned mail\": the bounces of Gmail, Yahoo, Exchange, qmail, Postfix and Exim.")
     kind = "bounce"
 
     def check(self, msg: ParsedMessage) -> str | None:
         senders = [a for a in msg.from_ + [msg.sender_header] if a]
-        daemon = next((a for a in senders if a.key.partition("@")[0] in _BOUNCE_SENDERS), None)
-        if daemon is None or not _BOUNCE_SUBJECT.search(msg.subject):
+        daemon = next((a.key for a in senders if a.key.rpartition("@")[0] in _DAEMON_LOCAL_PARTS), None)
+        if daemon is not None:
+            return f"It is from {daemon}, the mail server itself, with the subject {_quoted(msg.subject)}."
+        machine = _machine_sender(msg)
+        if machine is None or not _BOUNCE_SUBJECT.search(msg.subject):
             return None
-        return f"It is from {daemon.key} with the subject {_quoted(msg.subject)}."
+        return f"It is {machine} with the subject {_quoted(msg.subject)}."
 
 
 class DispositionNotification:
@@ -134,7 +188,8 @@ class AutoSubmitted:
 
 class AutoReplyHeaders:
     name = "auto-reply-headers"
-    description = "An X-Autoreply header other than \"no\", or an X-Autorespond header."
+    description = ("An X-Autoreply header other than \"no\", an X-Autorespond header, or "
+                   "\"Precedence: auto_reply\".")
     kind = "auto-reply"
 
     def check(self, msg: ParsedMessage) -> str | None:
@@ -143,7 +198,22 @@ class AutoReplyHeaders:
             return f"Its X-Autoreply header is {_quoted(msg.auto_headers['x-autoreply'])}."
         if "x-autorespond" in msg.auto_headers:
             return "It has an X-Autorespond header."
+        if _value(msg, "precedence") in ("auto_reply", "auto-reply"):
+            return f"Its Precedence header is {_quoted(msg.auto_headers['precedence'])}."
         return None
+
+
+class AutoResponseSuppress:
+    name = "auto-response-suppress"
+    description = ("An X-Auto-Response-Suppress header on mail from the null sender: how Exchange "
+                   "and Outlook send out-of-office replies (the header alone is on ordinary Outlook mail too).")
+    kind = "auto-reply"
+
+    def check(self, msg: ParsedMessage) -> str | None:
+        if "x-auto-response-suppress" not in msg.auto_headers or not _null_sender(msg):
+            return None
+        return (f"It has an X-Auto-Response-Suppress header "
+                f"({_quoted(msg.auto_headers['x-auto-response-suppress'])}) and the null sender (Return-Path: <>).")
 
 
 class AutoReplySubject:
@@ -191,11 +261,37 @@ class ListId:
         return f"It has a List-Id header ({_quoted(msg.auto_headers['list-id'])})."
 
 
+class NullSender:
+    name = "null-sender"
+    description = ("A Return-Path of <>, the null sender: only delivery reports, read receipts and "
+                   "automatic replies are sent so (RFC 5321 4.5.5, RFC 3834).")
+    kind = "auto-reply"
+
+    def check(self, msg: ParsedMessage) -> str | None:
+        return "Its Return-Path is <>, the null sender of automatic mail (RFC 3834)." if _null_sender(msg) else None
+
+
+class ListHeaders:
+    name = "list-unsubscribe"
+    description = ("A List-Unsubscribe header with another RFC 2369 list header (List-Post, "
+                   "List-Archive, List-Help, List-Subscribe, List-Owner): sent by mailing-list software.")
+    kind = "bulk"
+
+    def check(self, msg: ParsedMessage) -> str | None:
+        # List-Unsubscribe alone is not enough: sales tools add it to one-to-one mail.
+        others = [h for h in ("list-post", "list-archive", "list-help", "list-subscribe", "list-owner")
+                  if h in msg.auto_headers]
+        if "list-unsubscribe" not in msg.auto_headers or not others:
+            return None
+        return f"It has a List-Unsubscribe header and {', '.join(h.title() for h in others)} (RFC 2369)."
+
+
 # Most specific first: DSNs often carry Auto-Submitted too, vacation(1) replies say
 # "Precedence: bulk", and ARF reports arrive with "Precedence: list".
 RULES = (ComplaintReport(), BounceReport(), FailedRecipientsHeader(), MailerDaemonSender(),
          DispositionNotification(), AutoSubmitted(), AutoReplyHeaders(), AutoReplySubject(),
-         LocalizedAutoReplySubject(), BulkPrecedence(), ListId())
+         LocalizedAutoReplySubject(), AutoResponseSuppress(), NullSender(), BulkPrecedence(), ListId(),
+         ListHeaders())
 
 
 @dataclass
@@ -230,6 +326,16 @@ def classify_forwarded(original: ForwardedOriginal, rules=RULES) -> AutoVerdict:
     msg = original.message if original.message is not None else ParsedMessage(
         from_=[original.sender], subject=original.subject or "")
     return classify(msg, rules)
+
+
+def classify_attached(msg: ParsedMessage, rules=RULES) -> AutoVerdict | None:
+    """The verdict on the first automatic message attached to ``msg``, or None: for a forward
+    whose original sender cannot be read ("MAILER-DAEMON <>", "From: <>")."""
+    for attached in msg.attached_messages:
+        verdict = classify(attached, rules)
+        if verdict.kind:
+            return verdict
+    return None
 
 
 def explain(kind: str, reason: str) -> str:

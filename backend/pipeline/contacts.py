@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from ..mail.automatic import is_machine_address
 from ..models import Person, PersonEmail
 from .context import Context
 
@@ -23,9 +24,14 @@ class Contacts:
         if ctx.parsed.auto_kind:
             ctx.decide(self.name, "skipped", f"Automatic mail ({ctx.parsed.auto_kind}): nobody in it becomes a contact.")
             return
-        created = []
+        created, machines = [], []
         for p in ctx.participants:
             if not p.external or p.person_id is not None:
+                continue
+            if is_machine_address(p.address.key):
+                # mailer-daemon@, postmaster@: a mail server, never a contact, whatever the mail.
+                if p.address.key not in machines:
+                    machines.append(p.address.key)
                 continue
             name = (p.address.name or "").strip().strip("'\"")[:200] or name_from_address(p.address.key)
             person = Person(company_id=ctx.company_id, name=name, owner_id=ctx.user.id)
@@ -36,7 +42,11 @@ class Contacts:
                 if other.address.key == p.address.key:
                     other.person_id = person.id
             created.append(f"{name} <{p.address.key}>")
+        skipped = (" Mail server addresses never become contacts: " + ", ".join(machines) + ".") if machines else ""
         if created:
-            ctx.decide(self.name, "created", "New contact" + ("s" if len(created) > 1 else "") + ": " + ", ".join(created) + ".")
+            ctx.decide(self.name, "created",
+                       "New contact" + ("s" if len(created) > 1 else "") + ": " + ", ".join(created) + "." + skipped)
+        elif machines:
+            ctx.decide(self.name, "none", skipped.strip())
         else:
             ctx.decide(self.name, "none", "Everyone outside the company already is a contact.")

@@ -1,7 +1,8 @@
 """Stage unwrap forward: a customer's mail forwarded by the rep is logged as the customer's."""
 from __future__ import annotations
 
-from ..mail.automatic import classify_forwarded, explain
+from ..mail.automatic import classify_attached, classify_forwarded, explain
+from ..mail.forward_labels import has_forward_prefix
 from ..mail.forwards import read_forwarded
 from ..mail.view import MessageView
 from .context import Context
@@ -20,6 +21,10 @@ class UnwrapForward:
         original, why = read_forwarded(parsed)
         if original is None:
             ctx.decide(self.name, "not-forwarded", why)
+            verdict = classify_attached(parsed) if has_forward_prefix(parsed.subject or "") else None
+            if verdict is not None:
+                # A forwarded bounce whose sender is unreadable ("MAILER-DAEMON <>"): still automatic.
+                _automatic(ctx, verdict, None)
             return
         rep = parsed.sender
         if original.sender.key == (rep.key if rep else None):
@@ -51,10 +56,16 @@ class UnwrapForward:
                    original_sender=original.sender.email, engine=original.engine)
         verdict = classify_forwarded(original)
         if verdict.kind:
-            # A bounce or auto-reply the rep passed on: the whole mail is automatic, so it is kept
-            # apart, and neither its sender (mailer-daemon, an out-of-office) nor anyone in it
-            # becomes a contact or gets links (the later stages read parsed.auto_kind).
-            parsed.auto_kind, parsed.auto_rule, parsed.auto_reason = verdict.kind, verdict.rule, verdict.reason
-            ctx.decide(self.name, "automatic",
-                       "The forwarded mail is automatic. " + explain(verdict.kind, verdict.reason),
-                       rule=verdict.rule, kind=verdict.kind, original_sender=original.sender.email)
+            _automatic(ctx, verdict, original.sender.email)
+
+
+def _automatic(ctx: Context, verdict, original_sender: str | None) -> None:
+    """A bounce or auto-reply the rep passed on: the whole mail is automatic, so it is kept
+    apart, and neither its sender (mailer-daemon, an out-of-office) nor anyone in it
+    becomes a contact or gets links (the later stages read parsed.auto_kind)."""
+    parsed = ctx.parsed
+    parsed.auto_kind, parsed.auto_rule, parsed.auto_reason = verdict.kind, verdict.rule, verdict.reason
+    ctx.decide(UnwrapForward.name, "automatic",
+               "The forwarded mail is automatic. " + explain(verdict.kind, verdict.reason),
+               rule=verdict.rule, kind=verdict.kind,
+               **({"original_sender": original_sender} if original_sender else {}))

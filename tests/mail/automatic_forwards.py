@@ -206,3 +206,24 @@ Address not found
 Your message wasn't delivered to bob@customer.example because the address
 couldn't be found, or is unable to receive mail.
 """)
+
+
+def forward_with_email_package(original: bytes, rep: str = REP, to: str = "log@acme.example",
+                               message_id: str = "<fw-pkg@acme.example>") -> bytes:
+    """The rep's "Fwd:" built with the email package: a short note and ``original`` attached
+    as message/rfc822, as Thunderbird and Apple Mail forward as attachment."""
+    from email import message_from_bytes, policy
+    from email.header import decode_header, make_header
+    from email.message import EmailMessage
+
+    inner = message_from_bytes(original, policy=policy.compat32)
+    outer = EmailMessage()
+    outer["From"] = f"Alice Rep <{rep}>"
+    outer["To"] = to
+    subject = " ".join(str(make_header(decode_header(str(inner.get("Subject", ""))))).split())[:200]
+    outer["Subject"] = f"Fwd: {subject}"
+    outer["Date"] = "Mon, 3 Mar 2025 11:00:00 +0100"
+    outer["Message-ID"] = message_id
+    outer.set_content("Please log this.\n")
+    outer.add_attachment(inner, filename="original.eml")
+    return outer.as_bytes()

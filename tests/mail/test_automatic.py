@@ -31,8 +31,15 @@ CASES = [
      "gone@x.example", _msg(auto_headers={"precedence": "bulk"})),
     ("failed-recipients-header", _msg(auto_headers={"x-failed-recipients": ""}), "X-Failed-Recipients",
      _msg()),
-    ("mailer-daemon-sender", _msg(from_=[Address("", "MAILER-DAEMON@mx.example")], subject="Undeliverable: hi"),
-     "mailer-daemon@mx.example", _msg(from_=[Address("", "MAILER-DAEMON@mx.example")], subject="Your invoice")),
+    ("mailer-daemon-sender", _msg(from_=[Address("", "MAILER-DAEMON@mx.example")], subject="Your invoice"),
+     "mailer-daemon@mx.example", _msg(from_=[Address("", "postmaster@mx.example")], subject="Your invoice")),
+    # "From: MAILER-DAEMON <>" / "<MAILER-DAEMON>" (DragonFly, sendmail): no address can be read.
+    ("mailer-daemon-sender", _msg(from_=[], auto_headers={"from": "MAILER-DAEMON <>"}, subject="Mail delivery failed"),
+     '"MAILER-DAEMON"', _msg(from_=[], auto_headers={"from": "MAILER-DAEMON <>"}, subject="Hello")),
+    ("mailer-daemon-sender", _msg(from_=[], auto_headers={"from": "<>", "return-path": "< >"}, subject="failure notice"),
+     "null sender", _msg(from_=[], auto_headers={"from": "<>", "return-path": "<bob@x.example>"}, subject="failure notice")),
+    ("mailer-daemon-sender", _msg(from_=[Address("Mail Delivery System", "mds@mx.example")], subject="Delivery status notification"),
+     '"Mail Delivery System"', _msg(from_=[Address("Mail Delivery System", "mds@mx.example")], subject="Hi")),
     ("mailer-daemon-sender", _msg(sender_header=Address("", "postmaster@mx.example"), subject="failure notice"),
      "postmaster@mx.example", _msg(from_=[Address("", "jane@customer.example")], subject="Returned mail")),
     ("disposition-notification", _msg(report_types=["disposition-notification"]), "disposition-notification",
@@ -49,6 +56,13 @@ CASES = [
      _msg(auto_headers={"x-autoreply": "no"})),
     ("auto-reply-headers", _msg(auto_headers={"x-autorespond": ""}), "X-Autorespond",
      _msg(auto_headers={"x-autoreply": ""})),
+    ("auto-reply-headers", _msg(auto_headers={"precedence": "auto_reply"}), '"auto_reply"',
+     _msg(auto_headers={"precedence": "first-class"})),
+    # Outlook puts X-Auto-Response-Suppress on ordinary mail too: only with the null sender.
+    ("auto-response-suppress", _msg(auto_headers={"x-auto-response-suppress": "All", "return-path": "<>"}),
+     '"All"', _msg(auto_headers={"x-auto-response-suppress": "All", "return-path": "<jane@customer.example>"})),
+    ("null-sender", _msg(auto_headers={"return-path": "<>"}), "Return-Path is <>",
+     _msg(auto_headers={"return-path": "<jane@customer.example>"})),
     ("auto-reply-subject", _msg(subject="Out of Office: back Monday"), '"Out of Office:"',
      _msg(subject="I am out of office next week: call me")),
     ("auto-reply-subject", _msg(subject="Automatic reply: Pricing"), "Automatic reply",
@@ -74,6 +88,9 @@ CASES = [
     ("bulk-precedence", _msg(auto_headers={"precedence": "junk"}), '"junk"', _msg()),
     ("list-id", _msg(auto_headers={"list-id": "Sales <sales.lists.example>"}), "sales.lists.example",
      _msg(auto_headers={"precedence": "bulk"})),
+    # List-Unsubscribe alone is on one-to-one mail from sales tools: not enough.
+    ("list-unsubscribe", _msg(auto_headers={"list-unsubscribe": "<mailto:u@l.example>", "list-post": "<mailto:l@l.example>"}),
+     "List-Post", _msg(auto_headers={"list-unsubscribe": "<https://tool.example/u/1>"})),
 ]
 
 
@@ -97,7 +114,8 @@ def test_chain_order():
     assert [r.name for r in RULES] == [
         "complaint-report", "bounce-report", "failed-recipients-header", "mailer-daemon-sender",
         "disposition-notification", "auto-submitted", "auto-reply-headers", "auto-reply-subject",
-        "auto-reply-subject-localized", "bulk-precedence", "list-id"]
+        "auto-reply-subject-localized", "auto-response-suppress", "null-sender", "bulk-precedence", "list-id",
+        "list-unsubscribe"]
 
 
 def test_ordinary_mail_is_not_automatic():
@@ -141,7 +159,8 @@ def test_parser_records_the_verdict():
     msg = parse_message(raw)
     assert (msg.auto_kind, msg.auto_rule) == ("auto-reply", "auto-submitted")
     assert msg.auto_reason == 'Its Auto-Submitted header is "auto-replied" (RFC 3834).'
-    assert msg.auto_headers == {"auto-submitted": "auto-replied", "precedence": "bulk"}
+    assert msg.auto_headers == {"auto-submitted": "auto-replied", "precedence": "bulk",
+                                "from": "Jane <jane@customer.example>"}
     assert msg.content_types == ["text/plain"] and msg.report_types == []
 
 
@@ -161,3 +180,34 @@ def test_parser_reads_report_types():
 def test_ordinary_parsed_mail_has_no_verdict():
     msg = parse_message(b"From: jane@customer.example\r\nSubject: Hi\r\n\r\nHello\r\n")
     assert (msg.auto_kind, msg.auto_rule, msg.auto_reason) == (None, None, None)
+
+
+# "Automatic reply:" as Outlook, Exchange and the webmails write it in each language the issue names.
+LOCALIZED = [
+    "Automatic reply: Offer", "Auto reply: Offer", "Out of Office: Offer", "AutoRespons :Offer",  # en
+    "Risposta automatica: Offerta", "Automatische Antwort: Angebot", "Abwesenheitsnotiz: Angebot",  # it de
+    "Réponse automatique : Devis", "Respuesta automática: Oferta", "Resposta automática: Proposta",  # fr es pt
+    "Automatisch antwoord: Offerte", "Odpowiedź automatyczna: Oferta", "Automatická odpověď: Nabídka",  # nl pl cs
+    "Automatiskt svar: Offert", "Autosvar: Offert", "Automatisk svar: Tilbud",  # sv sv/no da/no
+    "Automaattinen vastaus: Tarjous", "Автоматический ответ: Предложение",  # fi ru
+    "Автоматична відповідь: Пропозиція", "Otomatik yanıt: Teklif", "OTOMATİK YANIT: Teklif",  # uk tr
+    "Αυτόματη απάντηση: Προσφορά", "自動応答: お見積り", "自動返信: お見積り",  # el ja
+    "自动回复：报价", "自動回覆: 報價", "자동 회신: 견적",  # zh-Hans zh-Hant ko
+]
+# A person's reply, even to an automatic reply, or a subject that merely mentions one.
+HUMAN = [
+    "Re: Automatic reply: Offer", "RE: Risposta automatica: Offerta", "AW: Automatische Antwort: Angebot",
+    "Re: 自动回复：报价", "Sv: Automatiskt svar: Offert", "Re: Offer", "Risposta: preventivo",
+    "Out of office next week: can we meet on Monday?", "Otomatik yanıtı kapattım", "Ответ: предложение",
+]
+
+
+@pytest.mark.parametrize("subject", LOCALIZED)
+def test_localized_auto_reply_subjects(subject):
+    verdict = classify(_msg(subject=subject))
+    assert verdict.kind == "auto-reply" and verdict.rule in ("auto-reply-subject", "auto-reply-subject-localized")
+
+
+@pytest.mark.parametrize("subject", HUMAN)
+def test_human_replies_are_not_auto_replies(subject):
+    assert classify(_msg(subject=subject)).kind is None
