@@ -192,9 +192,12 @@ def contacts_prune_automatic(dry_run: bool, company_id: int | None) -> None:
     """Remove contacts that are mail servers (mailer-daemon@, postmaster@, ...) and unlink them
     from threads, unless linked by hand or given a deal, lead or project; prints each one."""
     from .domain.machine_contacts import prune_machine_contacts
+    from .models import Company
 
     services = cli_services()
     with services.db.session() as session:
+        if company_id is not None and session.get(Company, company_id) is None:
+            raise CliError(f"no company with id {company_id}")
         found = prune_machine_contacts(session, dry_run=dry_run, company_id=company_id)
         out = {"dry_run": dry_run,
                "removed": [c.shown() for c in found if not c.kept],

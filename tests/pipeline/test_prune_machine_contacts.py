@@ -103,6 +103,8 @@ def test_cli_dry_run_then_prune(legacy, services, monkeypatch):
     assert "removed 3 mail-server contact(s); kept 3" in done.stderr
     again = json.loads(CliRunner().invoke(cli_module.main, ["contacts", "prune-automatic"]).stdout)
     assert again["removed"] == [] and len(again["kept"]) == 3
+    unknown = CliRunner().invoke(cli_module.main, ["contacts", "prune-automatic", "--company-id", "999999"])
+    assert unknown.exit_code != 0 and unknown.stderr.strip() == "error: no company with id 999999"
 
 
 def test_create_contact_from_a_thread_never_picks_a_mail_server(client, acme, send_mail, services):
