@@ -187,7 +187,6 @@ class SmartBccHandler:
         return refusal
 
     def _route(self, address):
-        self.services.jobs.note_intake()
         cached = self._routes.get(address.lower())
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
@@ -226,7 +225,6 @@ class SmartBccHandler:
         return f"250 2.0.0 Delivered to the operators of this Smart Bcc (ref op-{','.join(map(str, ids))})"
 
     def _accept(self, raw, envelope):
-        self.services.jobs.note_intake()
         return accept_message(self.services, raw, source="smtp",
                               envelope_from=envelope.mail_from,
                               routes=list(getattr(envelope, "routes", [])))
@@ -259,6 +257,8 @@ class SmartBccController(Controller):
 
 def start_controller(services, hostname=None, port=None) -> SmartBccController:
     controller = SmartBccController(services, hostname=hostname, port=port)
+    # The pipeline process (embedded default) is ready before the first mail: none waits for it to start.
+    services.jobs.start_pipeline()
     controller.start()
     log.info("SMTP receiver on %s:%s", controller.hostname, controller.port)
     return controller
