@@ -690,19 +690,25 @@
 
   // ---- the compose handlers and the button
 
+  // An event handler must always call completed(), whatever happened before.
+  function completeAfter(promise, event) {
+    return promise.then(
+      function () {
+        event.completed();
+      },
+      function () {
+        event.completed();
+      }
+    );
+  }
+
   function onComposeChange(event) {
-    ensureBcc(false)
-      .then(clearNotice, function (error) {
+    completeAfter(
+      ensureBcc(false).then(clearNotice, function (error) {
         return notify(describe(error, false));
-      })
-      .then(
-        function () {
-          event.completed();
-        },
-        function () {
-          event.completed();
-        }
-      );
+      }),
+      event
+    );
   }
 
   function onNewMessageComposeHandler(event) {
@@ -716,8 +722,8 @@
   }
 
   function insertSmartBcc(event) {
-    ensureBcc(false)
-      .then(
+    completeAfter(
+      ensureBcc(false).then(
         function (outcome) {
           return notify(
             outcome.changed
@@ -728,15 +734,9 @@
         function (error) {
           return notify(describe(error, false));
         }
-      )
-      .then(
-        function () {
-          event.completed();
-        },
-        function () {
-          event.completed();
-        }
-      );
+      ),
+      event
+    );
   }
 
   root.SmartBcc = {
