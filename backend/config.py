@@ -133,6 +133,9 @@ class Settings:
     old_address_grace_days: int = setting(
         "SMARTBCC_OLD_ADDRESS_GRACE_DAYS", 30, parse=cv.integer(0, example=30),
         doc="how long a company's former address is still accepted after a domain change")
+    not_logged_after_minutes: int = setting(
+        "SMARTBCC_NOT_LOGGED_AFTER_MINUTES", 10, parse=cv.integer(1, 10080, example=10),
+        doc="minutes after an add-in announced a sent mail without its copy arriving before the rep sees it as not logged")
     max_message_bytes: int = MAX_MESSAGE_BYTES  # not an environment setting
     # Microsoft (Outlook add-in tokens, Graph). URLs are settings so tests and
     # sovereign clouds can point them elsewhere.

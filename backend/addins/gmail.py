@@ -16,10 +16,12 @@ from ..api.common import db_session, services
 from ..domain.autolink import contacts_by_address
 from ..domain.items import titles
 from ..domain.linkrules import contact_items
-from ..domain.visibility import thread_id_by_message_id
+from ..domain import manual
+from ..domain.manual import deal_candidates
+from ..domain.visibility import thread_for, thread_id_by_message_id
 from ..request_scope import actor
 from ..api.errors import ApiError
-from ..models import Company, ThreadLink
+from ..models import Company, MailThread, ThreadLink
 from . import gmail_cards as cards
 from .auth import unauthorized
 from .resolve import Choice, parse_addresses, resolve
@@ -84,7 +86,8 @@ def homepage():
 
 
 def message_headers(event: dict) -> dict[str, str]:
-    """Message-ID and From of the open message, read with the add-on's per-message Gmail token."""
+    """Message-ID, From, In-Reply-To and References of the open message, read with the add-on's
+    per-message Gmail token (``gmail.accessToken`` of the event object)."""
     gmail = _gmail(event)
     auth = event.get("authorizationEventObject") or {}
     message_id, access_token = gmail.get("messageId"), gmail.get("accessToken")
@@ -95,7 +98,8 @@ def message_headers(event: dict) -> dict[str, str]:
     url = f"{api}/gmail/v1/users/me/messages/{quote(message_id, safe='')}"
     try:
         response = requests.get(url, timeout=GMAIL_TIMEOUT, params=[
-            ("format", "metadata"), ("metadataHeaders", "Message-ID"), ("metadataHeaders", "From")],
+            ("format", "metadata"), ("metadataHeaders", "Message-ID"), ("metadataHeaders", "From"),
+            ("metadataHeaders", "In-Reply-To"), ("metadataHeaders", "References")],
             headers={"Authorization": f"Bearer {oauth_token}", "X-Goog-Gmail-Access-Token": access_token})
         response.raise_for_status()
         headers = response.json().get("payload", {}).get("headers", [])
@@ -134,16 +138,43 @@ def _sender(address: str) -> tuple[str | None, list[tuple[str, str]]]:
     return contacts[0].name, [("deal", d.title) for d in deals[pid]] + [("lead", lead.title) for lead in leads[pid]]
 
 
-def lookup_message(headers: dict[str, str]) -> dict:
-    """Where the open message is logged (by Message-ID), else what the CRM knows of its sender."""
-    found: dict = {}
-    message_id = _normalize_message_id(headers.get("message-id", ""))
-    if message_id:
+MAX_REFERENCES = 20
+
+
+def _conversation(headers: dict[str, str]) -> tuple[int | None, bool]:
+    """The visible thread of the open message: its own copy's (logged=True), else the thread of the
+    newest mail it replies to or references that is logged (the conversation, logged=False)."""
+    own = _normalize_message_id(headers.get("message-id", ""))
+    def ids(name: str) -> list[str]:
+        return [_normalize_message_id(v) for v in headers.get(name, "").replace(">", "> ").split()]
+
+    # The mail it answers first, then the rest of the conversation, newest first.
+    refs = ids("in-reply-to") + list(reversed(ids("references")))
+    refs = list(dict.fromkeys(r for r in refs if r and r != own))[:MAX_REFERENCES]
+    for number, message_id in enumerate([own, *refs] if own else refs):
         # A colleague's private thread stays invisible here too.
         thread_id = thread_id_by_message_id(db_session(), actor(), message_id)
         if thread_id is not None:
-            found["logged"] = True
-            found["links"] = _thread_links(thread_id)
+            return thread_id, bool(own) and number == 0
+    return None, False
+
+
+def thread_found(thread: MailThread, logged: bool) -> dict:
+    """What the card shows of a logged conversation (one the rep may see): its links, and the
+    deals to pick from when it waits for the rep's choice."""
+    session = db_session()
+    found = {"logged": logged, "conversation": True, "thread_id": thread.id, "links": _thread_links(thread.id)}
+    if thread.needs_deal_choice:
+        found["candidates"] = [(deal.id, deal.title, name) for deal, name in deal_candidates(session, actor(), thread)]
+    return found
+
+
+def lookup_message(headers: dict[str, str]) -> dict:
+    """Where the open message's conversation is logged, else what the CRM knows of its sender."""
+    found: dict = {}
+    thread_id, logged = _conversation(headers)
+    if thread_id is not None:  # visible: thread_id_by_message_id looks only at the rep's visible mail
+        found = thread_found(db_session().get(MailThread, thread_id), logged)
     sender = email.utils.parseaddr(headers.get("from", ""))[1].strip().lower()
     if sender and not found.get("links"):
         found["sender"] = sender
@@ -156,7 +187,39 @@ def lookup_message(headers: dict[str, str]) -> dict:
 @bp.post("/on-message")
 @google_request
 def on_message():
-    return cards.message(lookup_message(message_headers(g.addon_event)), _settings().base_url)
+    return cards.message(lookup_message(message_headers(g.addon_event)), _settings().base_url, _pick_url())
+
+
+def _parameters(event: dict) -> dict:
+    common = event.get("commonEventObject") or {}
+    params = common.get("parameters") if isinstance(common, dict) else None
+    return params if isinstance(params, dict) else {}
+
+
+def _whole(params: dict, name: str) -> int:
+    raw = str(params.get(name, ""))
+    if not (raw.isascii() and raw.isdigit() and 0 < len(raw) < 19):
+        raise ApiError(400, f"Unknown {name} parameter.", {name: ["Must be a whole number."]})
+    return int(raw)
+
+
+@bp.post("/pick-deal")
+@google_request
+def pick_deal():
+    """A conversation waiting for the rep's choice gets its deal from the message card."""
+    params = _parameters(g.addon_event)
+    thread_id, deal_id = _whole(params, "thread"), _whole(params, "deal")
+    session = db_session()
+    thread = thread_for(session, actor(), thread_id)
+    link = manual.set_deal(session, actor(), thread, deal_id, "deal")
+    session.commit()
+    sentence = f"Linked to {manual.link_sentence(session, actor(), link)}."
+    found = thread_found(thread, params.get("logged") == "1")
+    return cards.update_card(cards.message_card(found, _settings().base_url, _pick_url()), sentence)
+
+
+def _pick_url() -> str:
+    return f"{_settings().base_url}/addons/gmail/pick-deal"
 
 
 def _draft(event: dict) -> dict[str, list[str]]:
@@ -182,9 +245,7 @@ def on_compose():
 
 
 def _choice_from(event: dict) -> Choice:
-    common = event.get("commonEventObject") or {}
-    params = common.get("parameters") if isinstance(common, dict) else None
-    raw = (params or {}).get("item", "auto") if isinstance(params, dict) else "auto"
+    raw = _parameters(event).get("item", "auto")
     if raw in ("auto", "none"):
         return Choice(automatic=raw == "auto")
     kind, _, ident = str(raw).partition(":")

@@ -17,6 +17,14 @@ def update_bcc(emails: list[str]) -> dict:
         "updateBccRecipients": {"bccRecipients": [{"email": e} for e in emails]}}}}}}
 
 
+def update_card(card: dict, text: str | None = None) -> dict:
+    """The response to a button on a card: show ``card`` in its place (and a toast)."""
+    action: dict = {"navigations": [{"updateCard": card}]}
+    if text:
+        action["notification"] = {"text": text}
+    return {"renderActions": {"action": action}}
+
+
 def notify(text: str) -> dict:
     """A toast instead of a draft update (for example when the server cannot decide)."""
     return {"renderActions": {"action": {"notification": {"text": text}}}}
@@ -70,18 +78,34 @@ def homepage(user_email: str, company_address: str, base_url: str) -> dict:
         section(None, buttons(link_button("Open Smart Bcc", f"{base_url}/inbox")))))
 
 
-def message(found: dict, base_url: str) -> dict:
-    """The card beside an open message: where it is logged, or who its sender is in the CRM."""
+def message(found: dict, base_url: str, pick_url: str) -> dict:
+    return push_card(message_card(found, base_url, pick_url))
+
+
+def message_card(found: dict, base_url: str, pick_url: str) -> dict:
+    """The card beside an open message: its conversation's links in the CRM (and the deals to pick
+    from when it waits for the rep's choice), or who its sender is in the CRM."""
     if found.get("error"):
-        return push_card(card("This message", section(None, text(found["error"]))))
+        return card("This message", section(None, text(found["error"])))
     sections = []
     links = found.get("links") or []
+    header = "Logged in the CRM" if found.get("logged") or not found.get("conversation") else \
+        "Its conversation in the CRM"
     if links:
-        sections.append(section("Logged in the CRM", *[labelled(k.title(), title) for k, title in links]))
-    elif found.get("logged"):
-        sections.append(section("Logged in the CRM", text("Logged, but not linked to a deal, lead or person yet.")))
+        sections.append(section(header, *[labelled(k.title(), title) for k, title in links]))
+    elif found.get("conversation"):
+        sections.append(section(header, text("Logged, but not linked to a deal, lead or person yet.")))
     else:
         sections.append(section("Not logged yet", text("Smart Bcc has no copy of this message.")))
+    if found.get("candidates"):
+        logged = "1" if found.get("logged") else "0"
+        picks = [action_button(f"{title} ({person})"[:100] if person else title[:100], pick_url,
+                               thread=str(found["thread_id"]), deal=str(deal_id), logged=logged)
+                 for deal_id, title, person in found["candidates"]]
+        sections.append(section("Pick the deal",
+                                text("Its contacts have several open deals: pick the one this conversation "
+                                     "belongs to."),
+                                buttons(*picks)))
     person = found.get("person")
     if person:
         widgets = [labelled("Sender", person)]
@@ -92,7 +116,7 @@ def message(found: dict, base_url: str) -> dict:
     elif not links and found.get("sender"):
         sections.append(section("Sender", text(f"{found['sender']} is not a contact yet.")))
     sections.append(section(None, buttons(link_button("Open Smart Bcc", f"{base_url}/inbox"))))
-    return push_card(card("This message", *sections))
+    return card("This message", *sections)
 
 
 def compose(result: dict, action_url: str, base_url: str) -> dict:

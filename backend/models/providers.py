@@ -52,6 +52,8 @@ class SentAnnouncement(CompanyScoped, Base):
     __table_args__ = (
         UniqueConstraint("user_id", "ref"),
         Index("ix_sent_announcements_due", "status", "next_attempt_at"),
+        # The rep's announcements still waiting for their copy (backend/domain/expectations.py).
+        Index("ix_sent_announcements_waiting", "user_id", "logged_at", "dismissed_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -73,3 +75,11 @@ class SentAnnouncement(CompanyScoped, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None]
+    # The expectation (backend/domain/expectations.py): what the add-in said of the mail, when its
+    # copy was stored (by SMTP, fetch or forward) and as which message, or when the rep dismissed it.
+    subject: Mapped[str | None] = mapped_column(Str(998))
+    recipients: Mapped[list | None] = mapped_column(default=list)
+    logged_at: Mapped[datetime | None]
+    logged_message_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("mail_messages.id", ondelete="SET NULL"))
+    dismissed_at: Mapped[datetime | None]

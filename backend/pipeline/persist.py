@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ..domain import threads
+from ..domain import expectations, threads
 from ..mail.textutil import snippet
 from ..models import Attachment, MailMessage, Participant
 from .context import Context
@@ -49,6 +49,10 @@ class Persist:
         ctx.session.flush()
         ctx.message = message
         ctx.record.message_id = message.id
+        # The add-in announced this mail: its expectation is met (backend/domain/expectations.py).
+        expectations.settle(ctx.session, ctx.company_id, ctx.user.id, ref=parsed.smartbcc_ref,
+                            message_ids=[parsed.message_id, view.message_id], message_pk=message.id,
+                            now=datetime.now(timezone.utc))
         ctx.decide(self.name, "stored", "Logged.",
                    message_id=message.id, thread_id=thread.id)
 

@@ -14,6 +14,7 @@ from ..api.auth import login_required
 from ..api.common import db_session, json_body, ok, services
 from ..api.errors import ApiError, not_found
 from ..api.openapi import document
+from ..domain import expectations
 from ..intake.checks import route_address
 from ..models import SentAnnouncement
 from . import obo
@@ -85,6 +86,31 @@ def _text(body: dict, name: str, limit: int, errors: dict, required: bool = True
     return value
 
 
+MAX_RECIPIENTS = 100
+
+
+def _subject(body: dict, errors: dict) -> str | None:
+    value = body.get("subject")
+    if value is None:
+        return None
+    if not isinstance(value, str) or "\x00" in value:
+        errors["subject"] = ["Must be a string."]
+        return None
+    return value.strip()[:998] or None
+
+
+def _recipients(body: dict, errors: dict) -> list[str]:
+    """The mail's To and Cc, as the add-in read them (shown when its copy does not arrive)."""
+    value = body.get("recipients")
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and 0 < len(v.strip()) <= 320
+                                              and "\x00" not in v for v in value):
+        errors["recipients"] = ["Must be a list of email addresses (each at most 320 characters)."]
+        return []
+    return [v.strip() for v in value][:MAX_RECIPIENTS]
+
+
 @bp.post("/addin/sent")
 @addin_auth
 def announce_sent():
@@ -93,6 +119,7 @@ def announce_sent():
     ref = _text(body, "ref", 200, errors)
     address = _text(body, "address", 320, errors)
     message_id = _text(body, "internet_message_id", 998, errors, required=False)
+    subject, recipients = _subject(body, errors), _recipients(body, errors)
     provider = body.get("provider")
     if provider is not None and provider not in LABELS:
         errors["provider"] = [f"Must be one of: {', '.join(LABELS)}."]
@@ -108,8 +135,10 @@ def announce_sent():
     if existing is not None:  # the add-in retried: the first announcement stands
         return ok(announcement_json(existing))
     ann = SentAnnouncement(company_id=g.user.company_id, user_id=g.user.id, ref=ref, address=address,
-                           internet_message_id=message_id, provider=provider, status="pending")
+                           internet_message_id=message_id, provider=provider, status="pending",
+                           subject=subject, recipients=recipients)
     session.add(ann)
+    expectations.settle_if_stored(session, ann)
     try:
         session.commit()
     except IntegrityError:

@@ -168,3 +168,18 @@ def _done(services, announcement_id: int, now: datetime, status: str, message: s
         ann.attempts = (ann.attempts or 0) + 1
         finish(ann, now, status, message)
     return status
+
+
+def look_now(services, announcement_id: int, now: datetime | None = None) -> str:
+    """The rep asked for it: one more look at once, however the earlier looks ended and whatever
+    the backoff said; returns the announcement's status afterwards."""
+    now = now or now_utc()
+    with services.db.session() as session:
+        ann = session.get(SentAnnouncement, announcement_id)
+        connected = set(session.scalars(select(MailboxConnection.provider).where(
+            MailboxConnection.user_id == ann.user_id, MailboxConnection.status != "broken")))
+        if ann.provider not in connected:
+            ann.provider = None  # the announced provider is not connected: any connected mailbox will do
+        ann.status, ann.next_attempt_at, ann.finished_at, ann.last_error = "pending", None, None, None
+        ann.attempts = MAX_LOOKS - 1  # this look is the last one: the rep gets an answer now
+    return fetch_announcement(services, announcement_id, now=now)

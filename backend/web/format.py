@@ -57,6 +57,18 @@ def capitalize_first(text: str) -> str:
     return text[:1].upper() + text[1:] if text else ""
 
 
+def duration(seconds: float | None) -> str:
+    """A wait in words: "40 s", "3 min 5 s", "2 h 10 min"."""
+    if seconds is None:
+        return "—"
+    whole = int(round(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s" if whole % 60 else f"{whole // 60} min"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
+
+
 def has_endpoint(name: str) -> bool:
     # Pages of optional modules (mailbox connections) are linked only when they are installed.
     return name in current_app.view_functions
@@ -68,6 +80,7 @@ def register_filters(app) -> None:
     app.add_template_filter(when, "when")
     app.add_template_filter(full_when, "full_when")
     app.add_template_filter(size, "filesize")
+    app.add_template_filter(duration, "duration")
     app.add_template_global(item_url, "item_url")
     app.add_template_global(ITEM_LABELS, "ITEM_LABELS")
     app.add_template_global(ORIGIN_LABELS, "ORIGIN_LABELS")

@@ -7,7 +7,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 
 from .. import addresses
 from ..accounts import AccountError, change_company_domain
-from ..domain import senders
+from ..domain import expectations, senders
 from ..domain.errors import DomainError as ApiError
 from ..request_scope import actor, db_session, services
 from .auth import session_user, signin_required
@@ -49,7 +49,9 @@ def smart_bcc_settings_page():
     data = smart_bcc_settings()
     for entry in data["previous_addresses"]:
         entry["until"] = _datetime(entry["accepted_until"])
-    return render_template("web/settings.html", s=data, add_email=request.args.get("email", ""))
+    times = expectations.log_times(db_session(), actor(), datetime.now(timezone.utc)) if g.user.is_admin else None
+    return render_template("web/settings.html", s=data, add_email=request.args.get("email", ""), log_times=times,
+                           not_logged_after=services().settings.not_logged_after_minutes)
 
 
 @bp.post("/settings/smart-bcc/linking")

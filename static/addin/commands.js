@@ -603,13 +603,33 @@
 
   // Tells the server which mail is leaving, so it can fetch the sent copy from a connected
   // mailbox. Best effort: the SMTP copy is logged anyway, and the mail is never held for it.
-  function announceSent(ref, address, ms) {
+  // The subject (when Outlook gives it in time) and the To/Cc addresses let the not-logged
+  // list say which mail it means.
+  function readSubject() {
+    return new Promise(function (done) {
+      var subject = Office.context.mailbox.item.subject;
+      if (!subject || typeof subject.getAsync !== "function") {
+        done(null);
+        return;
+      }
+      subject.getAsync(function (result) {
+        done(result && result.status === "succeeded" ? result.value : null);
+      });
+    });
+  }
+
+  function announceSent(ref, address, ms, draft) {
     if (!ref || !address || ms <= 0) {
       return Promise.resolve();
     }
-    return getToken(false)
-      .then(function (token) {
-        return post("/api/v1/addin/sent", token, { ref: ref, address: address }, ms);
+    var recipients = draft ? addressesOf(draft.to).concat(addressesOf(draft.cc)) : [];
+    return Promise.all([getToken(false), readSubject()])
+      .then(function (v) {
+        var body = { ref: ref, address: address, recipients: recipients.slice(0, 100) };
+        if (v[1]) {
+          body.subject = String(v[1]).slice(0, 998);
+        }
+        return post("/api/v1/addin/sent", v[0], body, ms);
       })
       .then(null, noop);
   }
@@ -673,7 +693,7 @@
       .then(function (draft) {
         return resolve(draft, false, Math.min(SEND_RESOLVE_MS, left())).then(function (result) {
           if (planBcc(draft.bcc, result).present) {
-            return announceSent(ref, result.address, left()).then(function () {
+            return announceSent(ref, result.address, left(), draft).then(function () {
               return { allowEvent: true };
             });
           }

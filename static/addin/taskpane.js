@@ -168,6 +168,89 @@
       });
   }
 
+  // ---- mail sent earlier whose copy has not been logged: fetch it or dismiss it
+
+  function api(method, path) {
+    return S.getToken(false)
+      .then(function (token) {
+        return window.fetch(S.baseUrl() + path, {
+          method: method,
+          headers: { Authorization: "Bearer " + token, Accept: "application/json" },
+        });
+      })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (!response.ok || !body || !body.success) {
+            throw new Error((body && body.error) || "Smart Bcc answered " + response.status + ".");
+          }
+          return body.data;
+        });
+      });
+  }
+
+  function notLoggedItem(entry) {
+    var li = document.createElement("li");
+    li.className = "not-logged-item";
+    var title = document.createElement("span");
+    title.className = "title";
+    title.textContent = entry.subject || "(no subject)";
+    var meta = document.createElement("span");
+    meta.className = "meta";
+    var recipients = (entry.recipients || []).join(", ");
+    var to = recipients ? "To " + recipients + " \u00b7 " : "";
+    meta.textContent = to + "sent " + entry.waited_minutes + " min ago";
+    li.appendChild(title);
+    li.appendChild(meta);
+    var actions = document.createElement("div");
+    actions.className = "actions";
+    (entry.actions || []).forEach(function (action) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = action.name === "fetch" ? "btn btn-primary" : "btn";
+      button.textContent = action.name === "fetch" ? "Fetch and log" : "Dismiss";
+      button.setAttribute("data-action", action.name);
+      button.addEventListener("click", function () {
+        act(action, button);
+      });
+      actions.appendChild(button);
+    });
+    li.appendChild(actions);
+    return li;
+  }
+
+  function showNotLogged(entries) {
+    var list = $("not-logged-list");
+    list.textContent = "";
+    (entries || []).forEach(function (entry) {
+      list.appendChild(notLoggedItem(entry));
+    });
+    $("not-logged").hidden = !list.children.length;
+    return entries;
+  }
+
+  function notLogged() {
+    // Sign-in problems are shown by the draft's part of the pane; this list just stays hidden.
+    return api("GET", "/api/v1/mailbox/notLogged").then(showNotLogged, function () {
+      return showNotLogged([]);
+    });
+  }
+
+  function act(action, button) {
+    button.disabled = true;
+    showError("");
+    status(action.name === "fetch" ? "Looking in your mailbox\u2026" : "");
+    return api(action.method, action.href)
+      .then(function (data) {
+        status(data.message || "");
+        return notLogged();
+      })
+      .then(null, function (error) {
+        button.disabled = false;
+        status("");
+        showError(error);
+      });
+  }
+
   function saveToken() {
     var token = $("api-token").value.trim();
     try {
@@ -257,6 +340,7 @@
     fromSmartAlert(item).then(function (add) {
       return add ? addNow() : refresh();
     });
+    notLogged();
   }
 
   if (!window.Office || typeof window.Office.onReady !== "function") {
@@ -269,6 +353,7 @@
   window.SmartBccPane = {
     refresh: refresh,
     pick: pick,
+    notLogged: notLogged,
     busy: function () {
       return busy;
     },

@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from backend.models import MailMessage, MailThread, ThreadLink
+from backend.models import MailMessage, MailThread, Participant, ThreadLink
+from tests.addins.card_v1 import CardError, check_response
 from tests.addins.conftest import BASE_URL, SERVICE_ACCOUNT, bearer
 
 ACTION = f"{BASE_URL}/addons/gmail/bcc-action"
@@ -23,9 +24,13 @@ def gmail(client, google_token, google_user_token, acme):
                                          "userIdToken": user_token if user_token is not None else google_user_token(user)},
             "gmail": fields,
         }
-        return client.post(f"/addons/gmail/{endpoint}", json=body,
-                           headers=bearer(system if system is not None else google_token()))
+        response = client.post(f"/addons/gmail/{endpoint}", json=body,
+                               headers=bearer(system if system is not None else google_token()))
+        if response.status_code == 200:  # every answer Gmail gets has the documented shape
+            check_response(response.get_json(), functions)
+        return response
 
+    functions = {r.rule for r in client.application.url_map.iter_rules() if r.rule.startswith("/addons/gmail/")}
     return _call
 
 
@@ -286,3 +291,109 @@ def test_card_text_is_escaped(gmail, acme, crm):
     # Decorated text and paragraphs are a small HTML subset: escaped. Button labels are plain text.
     assert card["sections"][0]["widgets"][0]["decoratedText"]["topLabel"] == "Deal: &lt;script&gt;x&lt;/script&gt;"
     assert card["sections"][1]["widgets"][0]["buttonList"]["buttons"][0]["text"] == "Deal: <script>x</script> (<b>Pat</b>)"
+
+
+# ---- a conversation that needs a deal gets one from the message card
+
+PICK = f"{BASE_URL}/addons/gmail/pick-deal"
+
+
+def _conversation_needing_a_deal(services, acme, crm):
+    pat = crm.person(acme.company_id, "Pat", "pat@customer.example")
+    renewal, _ = crm.deal(acme.company_id, pat, "Renewal")
+    upsell, _ = crm.deal(acme.company_id, pat, "Upsell")
+    with services.db.session() as session:
+        thread = MailThread(company_id=acme.company_id, owner_id=acme.user_id, subject="Re: order",
+                            needs_deal_choice=True, message_count=1)
+        session.add(thread)
+        session.flush()
+        message = MailMessage(company_id=acme.company_id, thread_id=thread.id, owner_id=acme.user_id,
+                              dedupe_key="mid:order1@customer.example", message_id_header="order1@customer.example",
+                              raw_sha256="0" * 64, sender_email="pat@customer.example")
+        message.participants.append(Participant(company_id=acme.company_id, role="from",
+                                                email="pat@customer.example", person_id=pat))
+        session.add(message)
+        session.add(ThreadLink(company_id=acme.company_id, thread_id=thread.id, item_type="person", item_id=pat,
+                               origin="auto"))
+        return thread.id, pat, renewal, upsell
+
+
+def _pick_button(label: str, thread_id: int, deal_id: int, logged: str) -> dict:
+    return {"text": label, "onClick": {"action": {"function": PICK, "parameters": [
+        {"key": "thread", "value": str(thread_id)}, {"key": "deal", "value": str(deal_id)},
+        {"key": "logged", "value": logged}]}}}
+
+
+def test_a_conversation_that_needs_a_deal_is_given_one_from_the_card(gmail, acme, crm, services, published_keys):
+    thread_id, _pat, renewal, upsell = _conversation_needing_a_deal(services, acme, crm)
+    _publish_message(published_keys, "18e", {"Message-ID": "<order1@customer.example>", "From": "pat@customer.example"})
+    card = gmail("on-message", messageId="18e", accessToken="t").get_json()["action"]["navigations"][0]["pushCard"]
+    assert card["sections"][0] == {"header": "Logged in the CRM", "widgets": [
+        {"decoratedText": {"topLabel": "Person", "text": "Pat", "wrapText": True}}]}
+    assert card["sections"][1] == {"header": "Pick the deal", "widgets": [
+        {"textParagraph": {"text": "Its contacts have several open deals: pick the one this conversation belongs to."}},
+        {"buttonList": {"buttons": [_pick_button("Renewal (Pat)", thread_id, renewal, "1"),
+                                    _pick_button("Upsell (Pat)", thread_id, upsell, "1")]}}]}
+
+    response = gmail("pick-deal", params={"thread": str(thread_id), "deal": str(upsell), "logged": "1"})
+    assert response.status_code == 200, response.get_json()
+    action = response.get_json()["renderActions"]["action"]
+    assert action["notification"] == {"text": "Linked to deal 'Upsell'."}
+    updated = action["navigations"][0]["updateCard"]
+    assert updated["sections"][0] == {"header": "Logged in the CRM", "widgets": [
+        {"decoratedText": {"topLabel": "Person", "text": "Pat", "wrapText": True}},
+        {"decoratedText": {"topLabel": "Deal", "text": "Upsell", "wrapText": True}}]}
+    assert all(s.get("header") != "Pick the deal" for s in updated["sections"])
+    with services.db.session() as session:
+        thread = session.get(MailThread, thread_id)
+        assert thread.needs_deal_choice is False
+        assert [(lk.item_type, lk.item_id, lk.origin) for lk in thread.links if lk.item_type == "deal"] == [
+            ("deal", upsell, "manual")]
+
+
+def test_an_unlogged_reply_shows_its_conversation(gmail, acme, crm, services, published_keys):
+    thread_id, _pat, renewal, _upsell = _conversation_needing_a_deal(services, acme, crm)
+    _publish_message(published_keys, "18f", {"Message-ID": "<reply2@customer.example>", "From": "pat@customer.example",
+                                             "In-Reply-To": "<order1@customer.example>",
+                                             "References": "<older@customer.example> <order1@customer.example>"})
+    card = gmail("on-message", messageId="18f", accessToken="t").get_json()["action"]["navigations"][0]["pushCard"]
+    assert card["sections"][0]["header"] == "Its conversation in the CRM"
+    assert card["sections"][1]["widgets"][1]["buttonList"]["buttons"][0] == \
+        _pick_button("Renewal (Pat)", thread_id, renewal, "0")
+    path, _headers = published_keys.requests[-1]
+    assert "metadataHeaders=In-Reply-To" in path and "metadataHeaders=References" in path
+
+
+def test_pick_deal_checks_its_parameters_and_what_the_rep_may_see(gmail, acme, crm, services, make_account):
+    thread_id, _pat, renewal, _upsell = _conversation_needing_a_deal(services, acme, crm)
+    response = gmail("pick-deal", params={"thread": "x", "deal": str(renewal)})
+    assert response.status_code == 400 and "thread" in response.get_json()["errors"]
+    colleague = make_account("acme.example", "carol@acme.example", admin=False)
+    response = gmail("pick-deal", colleague.email, params={"thread": str(thread_id), "deal": str(renewal)})
+    assert response.status_code == 404  # Alice's private conversation
+    theirs, _ = crm.deal(make_account("globex.example", "gary@globex.example").company_id, None, "Theirs")
+    response = gmail("pick-deal", params={"thread": str(thread_id), "deal": str(theirs)})
+    assert response.status_code == 400 and "deal" in response.get_json()["errors"]
+
+
+# ---- the checker itself refuses what Gmail would not show
+
+@pytest.mark.parametrize("body, words", [
+    ({"action": {"navigations": [{"pushCard": {"sections": []}}]}}, "non-empty list"),
+    ({"action": {"navigations": [{"pushCard": {"sections": [{"widgets": [
+        {"textParagraph": {"text": "a"}, "decoratedText": {"text": "b"}}]}]}}]}}, "exactly one widget kind"),
+    ({"action": {"navigations": [{"pushCard": {"sections": [{"widgets": [{"buttonList": {"buttons": [
+        {"text": "Go", "onclick": {"action": {"function": PICK}}}]}}]}]}}]}}, "undocumented keys"),
+    ({"action": {"navigations": [{"pushCard": {"sections": [{"widgets": [{"buttonList": {"buttons": [
+        {"text": "Go", "onClick": {"action": {"function": PICK, "parameters": {"item": "x"}}}}]}}]}]}}]}},
+     "must be an object"),
+    ({"action": {"navigations": [{"pushCard": {"sections": [{"widgets": [{"buttonList": {"buttons": [
+        {"text": "Go", "onClick": {"action": {"function": "pickDeal"}}}]}}]}]}}]}}, "absolute URL"),
+    ({"renderActions": {"hostAppAction": {"gmailAction": {"updateDraftActionMarkup": {
+        "updateBccRecipients": {"bccRecipients": ["a@b.example"]}}}}}}, "must be an object"),
+    ({"renderActions": {"hostAppAction": {"gmailAction": {"updateDraftActionMarkup": {
+        "updateBcc": {"bccRecipients": [{"email": "a@b.example"}]}}}}}}, "undocumented keys"),
+])
+def test_the_card_checker_refuses_undocumented_shapes(body, words):
+    with pytest.raises(CardError, match=words):
+        check_response(body)

@@ -206,3 +206,30 @@ def test_a_missing_smart_bcc_address_is_offered_and_added_from_the_pane(open_pan
     page.wait_for_function("window.__office.setCalls === 1")
     assert [r["emailAddress"] for r in office_state(page)["bcc"]] == [address]
     assert page.is_hidden("#missing")
+
+
+# ---- mail sent earlier whose copy has not been logged (issue 17, point 6)
+
+def test_mail_not_logged_is_listed_and_dismissed_from_the_pane(open_pane, acme, services):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import select
+
+    from backend.models import SentAnnouncement
+
+    with services.db.session() as session:
+        session.add(SentAnnouncement(company_id=acme.company_id, user_id=acme.user_id, ref="sbc-pane",
+                                     address=acme.bcc_address, status="no_connection", subject="Offer for Pat",
+                                     recipients=["pat@customer.example"],
+                                     created_at=datetime.now(timezone.utc) - timedelta(minutes=25)))
+    page = open_pane({"to": [], "roaming": {"smartbccApiToken": acme.token}})
+    page.wait_for_selector("#not-logged:not([hidden])")
+    item = " ".join(page.text_content("#not-logged-list").split())
+    assert "Offer for Pat" in item and "To pat@customer.example" in item and "sent 25 min ago" in item
+    # No connected mailbox: nothing to fetch with, only dismiss.
+    assert page.locator("#not-logged-list button").all_text_contents() == ["Dismiss"]
+    page.click("#not-logged-list button[data-action='dismiss']")
+    page.wait_for_selector("#not-logged", state="hidden")
+    assert "Dismissed" in page.text_content("#status")
+    with services.db.session() as session:
+        assert session.scalar(select(SentAnnouncement.dismissed_at).where(SentAnnouncement.ref == "sbc-pane"))

@@ -136,6 +136,21 @@ test("the Bcc to CRM button inserts the address and says why", async () => {
 
 // ---- send: verify, never write
 
+test("the announcement carries the subject and the To/Cc addresses for the not-logged list", async () => {
+  const { office, handlers, state } = makeOffice({
+    to: ["pat@customer.example"], cc: ["lee@customer.example"], bcc: [DEAL], subject: "Offer 42",
+  });
+  const api = serverFor(DEAL);
+  load(office, api.fetch);
+  assert.deepEqual(await fireSend(handlers, state), { allowEvent: true });
+  const announce = api.calls.find((c) => c.url === `${BASE}/api/v1/addin/sent`);
+  assert.deepEqual(announce.body, {
+    ref: state.headers["x-smartbcc-ref"], address: DEAL, subject: "Offer 42",
+    recipients: ["pat@customer.example", "lee@customer.example"],
+  });
+  assert.deepEqual(state.writes, []);
+});
+
 test("send with the address present: header set, mail announced, allowed, no recipient API", async () => {
   const { office, handlers, state } = makeOffice({ to: ["pat@customer.example"], bcc: ["boss@acme.example", DEAL] });
   const api = serverFor(DEAL);
@@ -145,7 +160,9 @@ test("send with the address present: header set, mail announced, allowed, no rec
   assert.match(state.headers["x-smartbcc-ref"], /^sbc-[0-9a-f]{24}$/);
   const announce = api.calls.find((c) => c.url === `${BASE}/api/v1/addin/sent`);
   assert.ok(announce, "no announcement was sent");
-  assert.deepEqual(announce.body, { ref: state.headers["x-smartbcc-ref"], address: DEAL });
+  assert.deepEqual(announce.body, {
+    ref: state.headers["x-smartbcc-ref"], address: DEAL, recipients: ["pat@customer.example"],
+  });
   assert.equal(announce.init.headers.Authorization, "Bearer sbc_dev_token");
   assert.deepEqual(bccAddresses(state), ["boss@acme.example", DEAL]);
   assert.deepEqual(state.writes, []);

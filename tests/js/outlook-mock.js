@@ -53,7 +53,7 @@ const CLIENTS = {
 // An Outlook compose item as office-addin-mock sees it; `state` records what the handlers did.
 function makeOffice({
   to = [], cc = [], bcc = [], session = {}, apiToken = "sbc_dev_token", client = "web", naa = false,
-  accountType = "office365", extra = {},
+  accountType = "office365", extra = {}, subject = null,
 } = {}) {
   const handlers = {};
   const profile = CLIENTS[client];
@@ -114,6 +114,7 @@ function makeOffice({
           to: field("to"),
           cc: field("cc"),
           bcc: field("bcc"),
+          ...(subject === null ? {} : { subject: { getAsync(cb) { cb(ok(subject)); } } }),
           internetHeaders: { setAsync(headers, cb) { Object.assign(state.headers, plain(headers)); cb(ok()); } },
           notificationMessages: {
             replaceAsync(key, message, cb) { state.notices[key] = plain(message); cb(ok()); },
