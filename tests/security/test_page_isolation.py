@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
@@ -19,13 +20,15 @@ from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 
 from backend.domain.items import MODELS
-from backend.models import Base, MailboxConnection, MailMessage, MailThread, OperatorMail, SenderAddress, ThreadLink
+from backend.models import (Base, MailboxConnection, MailMessage, MailThread, OperatorMail, SenderAddress,
+                            SentAnnouncement, ThreadLink)
 
 from ..linking.conftest import Crm
 from ..web.conftest import PASSWORD, sign_in
 
 ITEM_TYPES = ("deal", "lead", "person", "project")
-STRING_VALUES = {"item_type": ITEM_TYPES, "provider": ("outlook", "gmail")}
+VICTIM_REF = "victim-ref-1"  # the ref of the victim's announced mail (not logged)
+STRING_VALUES = {"item_type": ITEM_TYPES, "provider": ("outlook", "gmail"), "ref": (VICTIM_REF,)}
 REFUSED = (400, 403, 404)
 # Everything a page form of the app reads, filled in: no form lacks what it needs to succeed.
 EVERYTHING = {"type": "deal", "title": "hijack", "name": "hijack", "email": "hijack@evil.example", "shared": "1",
@@ -199,6 +202,10 @@ def victim(client, gary, send_mail, services) -> dict[str, int]:
     with services.db.session() as session:
         session.add(MailboxConnection(company_id=gary.company_id, user_id=gary.user_id, provider="outlook",
                                       account_email=gary.email, refresh_token_enc="sealed"))
+        # A mail the add-in announced whose copy never came: listed as not logged on gary's home page.
+        session.add(SentAnnouncement(company_id=gary.company_id, user_id=gary.user_id, ref=VICTIM_REF,
+                                     address=gary.email, internet_message_id="<victim-announced@globex.example>",
+                                     provider="outlook", created_at=datetime.utcnow() - timedelta(hours=2)))
     send_mail(b"From: ops@far.example\r\nSubject: Victim operator report\r\n\r\nVICTIM-SECRET-BODY\r\n",
               "postmaster@bcc.test", "ops@far.example")
     with services.db.session() as session:
@@ -387,7 +394,7 @@ def test_the_same_requests_do_reach_the_owners_data(app, services, victim, gary)
 def _owner_values(victim) -> dict:
     return {"thread_id": victim["thread"], "message_id": victim["message"], "attachment_id": victim["attachment"],
             "address_id": victim["address"], "item_id": victim["person"], "item_type": "person",
-            "provider": "outlook"}
+            "provider": "outlook", "ref": VICTIM_REF}
 
 
 def _writes(app) -> list:
@@ -460,7 +467,7 @@ def test_the_same_writes_with_the_sessions_token_go_through(app, services, victi
     assert all(status < 400 for status in statuses.values()), statuses
     changed = diff(before, snapshot(services, gary.company_id))
     for table in ("users", "companies", "mail_threads", "thread_links", "mail_messages", "sender_addresses",
-                  "mailbox_connections", "deals"):
+                  "mailbox_connections", "deals", "sent_announcements"):
         assert table in changed, table
     token = owner.csrf
     assert owner.post("/sign-out", data={"csrf_token": token}).status_code == 302
