@@ -18,9 +18,13 @@ same process and run, interleaved request by request:
   inbox        GET /api/v1/mailbox/mailThreads            (first page of 100)
   inbox total  GET /api/v1/mailbox/mailThreads?include_total=1  (the same, with the exact total)
   deep page    GET /api/v1/mailbox/mailThreads?start=5000
-  search       GET /api/v1/mailbox/mailThreads?q=...      (rotating: a topic word, a word in a
-                                                           third of the mails, a customer domain,
-                                                           one contact's address, no match)
+  search       GET /api/v1/mailbox/mailThreads?q=...      (full-text search, rotating: a topic word,
+                                                           a rare word, a "phrase", a word in a third
+                                                           of the mails, a customer domain, one
+                                                           contact's address, from:<address>,
+                                                           has:attachment, no match; each also timed
+                                                           through the LIKE search it replaced, SQL
+                                                           only, as the baseline)
   thread       GET /api/v1/mailbox/mailThreads/{id}/mailMessages   (a random visible thread)
   deal view    GET /api/v1/deals/{id}/mailMessages        (first page of a deal linked to
                                                            --busy-deal-threads threads)
@@ -39,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+from urllib.parse import unquote
 import hashlib
 import json
 import os
@@ -75,6 +80,8 @@ USERS = (("alice", "Alice Admin", True, "shared"), ("bob", "Bob Member", False, 
          ("carol", "Carol Rep", False, "private"), ("dave", "Dave Rep", False, "private"),
          ("erin", "Erin Rep", False, "shared"))
 MEASURED_USER = "bob"
+# Words each in about 1 message in 100,000 (written into bodies): the "rare word" search.
+RARE_WORDS = tuple(f"zircon{n}" for n in range(20))
 
 
 class Ids:
@@ -213,9 +220,11 @@ def seed_company(conn, ids: Ids, rng: random.Random, company_id: int, domain: st
                 if rng.random() < 0.05:
                     attachments.append((ids.take("attachments"), company_id, mid, f"{topic}.pdf",
                                         "application/pdf", 120_000, hashlib.sha256(b"a%d" % mid).hexdigest()))
+            rare_word = RARE_WORDS[mid % len(RARE_WORDS)] if rng.random() < 0.0002 else None
             yield (mid, company_id, thread_id[t], user["id"], f"mid:<{mid}.{t}@{domain}>", f"<{mid}.{t}@{domain}>",
                    subject[:998], sent, sender_email, sender_name, snippet,
-                   f"{snippet} {bodies[rng.randrange(1024)]}", hashlib.sha256(b"r%d" % mid).hexdigest(), deleted,
+                   f"{snippet} {bodies[rng.randrange(1024)]}" + (f" {rare_word}" if rare_word else ""),
+                   hashlib.sha256(b"r%d" % mid).hexdigest(), deleted,
                    "bounce" if auto and k == 0 else None, sent)
 
     bulk_load(conn, MailMessage.__table__,
@@ -321,6 +330,15 @@ def seed(services, args, rng: random.Random) -> dict:
                     threads=max(1, int(args.threads * scale)), messages=max(1, int(args.messages * scale)),
                     persons=max(10, int(args.persons * scale)), deals=max(2, int(args.deals * scale)),
                     detail_share=args.detail_share, busy_deal_threads=int(args.busy_deal_threads * scale)))
+            if conn.dialect.name == "postgresql":
+                # COPY ran with triggers off (benchutil.bulk_load): the search documents are written
+                # now, as migration 0011's backfill does, before the GIN index is built.
+                conn.exec_driver_sql("UPDATE mail_messages SET search_vector = NULL WHERE deleted_at IS NULL")
+                # The baseline's trigram indexes (dropped by 0011 with the LIKE search).
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+                for column in LIKE_COLUMNS:
+                    conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS bench_{column}_trgm ON mail_messages "
+                                         f"USING gin (lower({column}) gin_trgm_ops)")
             load_s = time.perf_counter() - started
         fix_sequences(conn, tables)
     analyze(services.db.engine)
@@ -347,40 +365,85 @@ ENDPOINTS = (
 # are reported against the same baseline, without a goal: a total counts every visible thread and
 # a substring search of a million messages reads every match.
 GOAL_ROWS = ("inbox", "deep", "thread", "deal", "page_home", "page_inbox")
-# The search row split by the kind of term (a fifth of its requests each); not goals of their own.
-SEARCH_KINDS = (("search topic", "  q= a topic word"), ("search common", "  q= a word in 1/3 of mails"),
+# The search row split by the kind of term (an equal share of its requests each); not goals of
+# their own: the issue's goal for them (p99 under 50 ms) is printed separately (SEARCH_GOAL_MS).
+SEARCH_KINDS = (("search topic", "  q= a topic word"), ("search rare", "  q= a rare word (1 in 100,000)"),
+                ("search phrase", '  q= "a phrase"'), ("search common", "  q= a word in 1/3 of mails"),
                 ("search domain", "  q= a customer's domain"), ("search address", "  q= one contact's address"),
+                ("search from", "  q= from:<a contact's address>"), ("search attachment", "  q= has:attachment"),
                 ("search none", "  q= nothing matches"))
+SEARCH_GOAL_MS = 50.0
 # Topic words that are not also body words or part of another topic: each in ~2.5 % of messages.
-RARE_TOPICS = [t for t in TOPICS if t not in WORDS and not any(t in other for other in TOPICS if other != t)]
+RARE_TOPICS = [t for t in TOPICS if t not in WORDS and not any(t in other for other in TOPICS if other != t)
+               and " " not in t and "-" not in t]
+PHRASES = [t for t in TOPICS if " " in t]
 COMMON_WORDS = ("thanks", "please", "regards", "schedule")  # each in about a third of the snippets
+
+
+def search_term(kind: str, acme: dict, rng: random.Random, n: int) -> str:
+    emails = acme["person_emails"]
+    if kind == "search topic":
+        return RARE_TOPICS[rng.randrange(len(RARE_TOPICS))]
+    if kind == "search rare":
+        return RARE_WORDS[rng.randrange(len(RARE_WORDS))]
+    if kind == "search phrase":
+        return f'"{PHRASES[rng.randrange(len(PHRASES))]}"'
+    if kind == "search common":
+        return COMMON_WORDS[rng.randrange(len(COMMON_WORDS))]
+    if kind == "search domain":
+        return f"customer{rng.randrange(acme['customers'])}.example"
+    if kind == "search address":
+        return emails[rng.randrange(len(emails))]
+    if kind == "search from":
+        return f"from:{emails[rng.randrange(len(emails))]}"
+    if kind == "search attachment":
+        return "has:attachment"
+    return f"nothingmatches{n}"
+
+
+def like_search(session, actor, term: str, limit: int = 100) -> list[int]:
+    """The baseline: the first page of the search before full-text search (issue 18, part 3):
+    ``lower(column) LIKE '%term%'`` over subject, snippet and sender, matches first, newest first
+    (on PostgreSQL through the trigram indexes this run creates for it)."""
+    from sqlalchemy import bindparam, func, or_, select
+
+    from backend.domain.inbox import escape_like, inbox_threads
+    from backend.models import MailMessage, MailThread
+
+    like = bindparam("search_pattern", f"%{escape_like(term.lower())}%", literal_execute=True)
+    matching = select(MailMessage.thread_id).where(
+        MailMessage.company_id == actor.company_id, MailMessage.deleted_at.is_(None),
+        or_(*(func.lower(getattr(MailMessage, c)).like(like, escape="\\") for c in LIKE_COLUMNS))
+    ).cte("search_matches").prefix_with("MATERIALIZED", dialect="postgresql")
+    query = inbox_threads(actor).where(MailThread.id.in_(select(matching.c.thread_id)))
+    return list(session.scalars(query.with_only_columns(MailThread.id).limit(limit + 1)))
+
+
+LIKE_COLUMNS = ("subject", "snippet", "sender_email", "sender_name")
+
+
+def like_term(term: str) -> str | None:
+    """What the LIKE search looked for, given a full-text query (None: it had no such search)."""
+    if term == "has:attachment":
+        return None
+    return term.removeprefix("from:").strip('"')
 
 
 def requests_for(seeded: dict, rng: random.Random):
     """A function n -> {endpoint: URL} for round n (search terms and threads rotate)."""
+    from urllib.parse import quote
+
     acme = seeded["acme"]
     visible = acme["visible_thread_ids"]
-    emails = acme["person_emails"]
-
-    def search_term(n: int) -> str:
-        kind = SEARCH_KINDS[n % len(SEARCH_KINDS)][0]
-        if kind == "search topic":
-            return RARE_TOPICS[rng.randrange(len(RARE_TOPICS))]
-        if kind == "search common":
-            return COMMON_WORDS[rng.randrange(len(COMMON_WORDS))]
-        if kind == "search domain":
-            return f"customer{rng.randrange(acme['customers'])}.example"
-        if kind == "search address":
-            return emails[rng.randrange(len(emails))]
-        return f"nothing-matches-{n}"
 
     def urls(n: int) -> dict[str, str]:
+        term = search_term(SEARCH_KINDS[n % len(SEARCH_KINDS)][0], acme, rng, n)
         return {
             "baseline": "/api/v1/users/me",
             "inbox": "/api/v1/mailbox/mailThreads",
             "inbox_total": "/api/v1/mailbox/mailThreads?include_total=1",
             "deep": "/api/v1/mailbox/mailThreads?start=5000",
-            "search": f"/api/v1/mailbox/mailThreads?q={search_term(n)}",
+            "search": f"/api/v1/mailbox/mailThreads?q={quote(term)}",
             "thread": f"/api/v1/mailbox/mailThreads/{visible[rng.randrange(len(visible))]}/mailMessages",
             "deal": f"/api/v1/deals/{acme['busy_deal']}/mailMessages",
             "page_home": "/",
@@ -541,7 +604,12 @@ def run(kind: str, args, workdir: Path) -> dict:
     # built so far, here including the seed data kept for the requests, stays out of full collections.
     gc.collect()
     gc.freeze()
-    names = [name for name, _ in ENDPOINTS + SEARCH_KINDS]
+    from backend.domain.actor import Actor
+    from backend.models import User
+
+    with services.db.session() as session:
+        bob = Actor.of(session.get(User, seeded["user_id"]))
+    names = [name for name, _ in ENDPOINTS + SEARCH_KINDS] + [f"{name} like" for name, _ in SEARCH_KINDS]
     timings: dict[str, list[float]] = {name: [] for name in names}
     queries: dict[str, list[int]] = {name: [] for name in names}
     rows: dict[str, list[int]] = {name: [] for name in names}
@@ -560,6 +628,18 @@ def run(kind: str, args, workdir: Path) -> dict:
                     timings[key].append(elapsed)
                     queries[key].append(counter.count)
                     rows[key].append(len(data) if isinstance(data, list) else 1)
+            if name == "search" and n >= args.warmup:
+                # The baseline: the same term through the LIKE search it replaced (its SQL only).
+                term = like_term(unquote(target.split("q=", 1)[1]))
+                if term is not None:
+                    key = SEARCH_KINDS[n % len(SEARCH_KINDS)][0] + " like"
+                    counter.reset()
+                    t0 = time.perf_counter()
+                    with services.db.session() as session:
+                        found = like_search(session, bob, term)
+                    timings[key].append((time.perf_counter() - t0) * 1000)
+                    queries[key].append(counter.count)
+                    rows[key].append(min(len(found), 100))
     counter.close()
     services.close()
     return {"db": kind, "seeded": seeded, "problems": problems, **{
@@ -612,8 +692,10 @@ def main(argv=None) -> int:
         print(f"{'db':<9} {'endpoint':<34} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'x base p50':>10} "
               f"{'x base p99':>10} {'queries':>8} {'rows':>6}")
         base = result["baseline"]
+        kinds = [row for kind, label in SEARCH_KINDS
+                 for row in ((kind, label), (f"{kind} like", "    old LIKE search, SQL only"))]
         order = [row for name, label in ENDPOINTS
-                 for row in ([(name, label)] + list(SEARCH_KINDS) if name == "search" else [(name, label)])]
+                 for row in ([(name, label)] + kinds if name == "search" else [(name, label)])]
         for name, label in order:
             if name not in result:
                 continue
@@ -625,6 +707,8 @@ def main(argv=None) -> int:
             if name in GOAL_ROWS and r["p99"] >= args.goal_ms:
                 met = False
                 print(f"{'':<9}   ^ p99 not under {args.goal_ms:g} ms")
+            if name.startswith("search ") and not name.endswith(" like") and r["p99"] >= SEARCH_GOAL_MS:
+                print(f"{'':<9}   ^ p99 not under the search goal of {SEARCH_GOAL_MS:g} ms")
         met = met and not result["problems"]
     print(f"goal: p99 under {args.goal_ms:g} ms for {', '.join(GOAL_ROWS)}, checks pass: {'met' if met else 'MISSED'}")
     return 0

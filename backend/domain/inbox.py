@@ -1,13 +1,14 @@
-"""The inbox and its search, page by page: which threads, in which order, and how a search
-finds them fast. The API and the pages list exactly this."""
+"""The inbox and its search, page by page: which threads, in which order. The API and the pages
+list exactly this; what a search means and how it finds messages is backend/domain/search.py."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
-from ..models import MailMessage, MailThread
+from ..models import MailThread
+from . import search
 from .actor import Actor
 from .visibility import visibility_parts, visible_threads
 
@@ -21,23 +22,11 @@ def clean_term(term: str | None) -> str:
     return (term or "").strip().replace("\x00", "")
 
 
-def message_matches(term: str) -> ColumnElement:
-    """A live message whose subject, snippet or sender contains ``term`` (any case)."""
-    # PostgreSQL reads these four from the trigram indexes on lower(column) (models/mail.py,
-    # SEARCHED_COLUMNS): an index is used only for exactly the expression it was built on.
-    # The pattern is rendered into the statement (quoted by the dialect), not bound: with a
-    # parameter, a prepared statement's generic plan cannot judge the pattern and scans.
-    like = bindparam("search_pattern", f"%{escape_like(term.lower())}%", literal_execute=True)
-    return or_(func.lower(MailMessage.subject).like(like, escape="\\"),
-               func.lower(MailMessage.snippet).like(like, escape="\\"),
-               func.lower(MailMessage.sender_email).like(like, escape="\\"),
-               func.lower(MailMessage.sender_name).like(like, escape="\\"))
-
-
-def inbox_threads(actor: Actor, term: str = "", include_auto: bool = False, *,
-                  part: ColumnElement | None = None) -> Select:
-    """The threads of the inbox (own and shared, with mail), newest first; ``term`` searches
-    subject, snippet and sender of their messages. The API and the pages both list this.
+def inbox_threads(actor: Actor, term: str | search.Query = "", include_auto: bool = False, *,
+                  part: ColumnElement | None = None, dialect: str | None = None) -> Select:
+    """The threads of the inbox (own and shared, with mail), newest first. With ``term`` (a search,
+    backend/domain/search.py; ``dialect`` then names the database's), only the threads it finds,
+    ranked by relevance, then newest first. The API and the pages both list this.
     ``part``: only one of the ``visibility_parts()`` (for counting)."""
     if part is None:
         query = visible_threads(actor)
@@ -46,16 +35,22 @@ def inbox_threads(actor: Actor, term: str = "", include_auto: bool = False, *,
     query = query.where(MailThread.message_count > 0)
     if not include_auto:
         query = query.where(MailThread.auto.is_(False))
-    term = clean_term(term)
-    if term:
-        # The matches are found first (MATERIALIZED): left to itself the planner may instead walk
-        # the whole inbox newest first, testing each thread's messages, hoping for an early page
-        # (inbox_page does that itself, within bounds, for terms that are common).
-        matching = select(MailMessage.thread_id).where(
-            MailMessage.company_id == actor.company_id, MailMessage.deleted_at.is_(None), message_matches(term)
-        ).cte("search_matches").prefix_with("MATERIALIZED", dialect="postgresql")
-        query = query.where(MailThread.id.in_(select(matching.c.thread_id)))
-    return query.order_by(MailThread.last_message_at.desc(), MailThread.id.desc())
+    found = search.parse(term) if isinstance(term, str) and clean_term(term) else (term or None)
+    if found is None:
+        return query.order_by(MailThread.last_message_at.desc(), MailThread.id.desc())
+    if dialect is None:
+        raise ValueError("inbox_threads: a search needs the database's dialect")
+    linked = search.deal_threads(actor.company_id, found)
+    if linked is not None:
+        query = query.where(linked)
+    matching = search.matching_threads(actor.company_id, found, dialect)
+    if matching is None:  # deal: alone: the deal's threads, newest first
+        return query.order_by(MailThread.last_message_at.desc(), MailThread.id.desc())
+    # The matches are found first (MATERIALIZED), through the full-text index, then joined to the
+    # visible threads: left to itself the planner may walk the whole inbox testing each thread.
+    matches = matching.cte("search_matches").prefix_with("MATERIALIZED", dialect="postgresql")
+    return (query.join(matches, matches.c.thread_id == MailThread.id)
+            .order_by(matches.c.score.desc(), MailThread.last_message_at.desc(), MailThread.id.desc()))
 
 
 @dataclass
@@ -75,13 +70,18 @@ class InboxPage:
 
 def inbox_page(session: Session, actor: Actor, term: str, include_auto: bool, start: int, limit: int, *,
                needs_deal_choice: bool = False, with_total: bool = False) -> InboxPage:
-    """One page of the inbox (or of a search in it), for the API and the pages.
+    """One page of the inbox (or of a search in it, ranked by relevance then recency), for the API
+    and the pages. A search that cannot be read raises a DomainError (400) saying why.
 
-    The page is picked by id first: that walk is index-only (ix_mail_threads_inbox), so a deep
-    page does not read the rows it skips. The exact total is counted only when asked for: it
-    reads every visible thread's index entry (about 9 ms per 100,000 on PostgreSQL)."""
-    def inbox(part=None, term=term):
-        query = inbox_threads(actor, term, include_auto, part=part)
+    The inbox page is picked by id first: that walk is index-only (ix_mail_threads_inbox), so a
+    deep page does not read the rows it skips. The exact total is counted only when asked for: it
+    reads every visible thread's index entry (about 9 ms per 100,000 on PostgreSQL). A search
+    finds its matches through the full-text index, then ranks them."""
+    found = search.parse(term) if clean_term(term) else None
+    dialect = session.get_bind().dialect.name
+
+    def inbox(part=None):
+        query = inbox_threads(actor, found or "", include_auto, part=part, dialect=dialect)
         if needs_deal_choice:
             query = query.where(MailThread.needs_deal_choice.is_(True))
         return query
@@ -90,9 +90,8 @@ def inbox_page(session: Session, actor: Actor, term: str, include_auto: bool, st
         return select(func.count()).select_from(query.order_by(None).subquery()).scalar_subquery()
 
     query = inbox()
-    searching = bool(clean_term(term))
     total = None
-    if searching and with_total:
+    if found is not None and with_total:
         # The search runs once: the total rides along the page (counted before OFFSET/LIMIT).
         rows = session.execute(query.with_only_columns(MailThread.id, func.count().over())
                                .offset(start).limit(limit + 1)).all()
@@ -100,12 +99,10 @@ def inbox_page(session: Session, actor: Actor, term: str, include_auto: bool, st
         if rows or start == 0:
             total = rows[0][1] if rows else 0
     else:
-        ids = _recent_matches(session, inbox(term=""), clean_term(term), start, limit) if searching else None
-        if ids is None:
-            ids = list(session.scalars(query.with_only_columns(MailThread.id).offset(start).limit(limit + 1)))
+        ids = list(session.scalars(query.with_only_columns(MailThread.id).offset(start).limit(limit + 1)))
     page = InboxPage(start, ids[:limit], len(ids) > limit, total)
     if with_total and page.known_total is None:
-        if searching:  # a page past the end
+        if found is not None:  # a page past the end
             page.total = session.scalar(select(count(query)))
         else:  # two index ranges rather than the OR tested on every thread of the company
             own, shared = (count(inbox(part)) for part in visibility_parts(actor))
@@ -113,25 +110,3 @@ def inbox_page(session: Session, actor: Actor, term: str, include_auto: bool, st
     elif with_total:
         page.total = page.known_total
     return page
-
-
-# A search first looks through this many of the newest inbox threads, testing each one's
-# messages, newest first, and stops at a full page. A common word fills the page within a few
-# hundred threads; matching every message in the company would take seconds (a word in a third of
-# a million messages: 2.6 s, bench/mailbox.py). A rarer term does not fill it, and is then searched
-# matches-first (few matches: fast), which costs one bounded walk more.
-RECENT_WINDOW = 2000
-
-
-def _recent_matches(session: Session, inbox: Select, term: str, start: int, limit: int) -> list[int] | None:
-    """Up to limit + 1 ids of the page of a search, when the newest RECENT_WINDOW threads hold
-    that many matches (or are the whole inbox); None when the caller must search everything."""
-    edge = session.execute(inbox.with_only_columns(MailThread.last_message_at, MailThread.id)
-                           .offset(RECENT_WINDOW - 1).limit(1)).first()
-    has_match = (select(MailMessage.id).where(MailMessage.thread_id == MailThread.id, message_matches(term),
-                                              MailMessage.deleted_at.is_(None)).exists())
-    query = inbox.where(has_match)
-    if edge is not None:  # the inbox is longer than the window: stop at its last thread
-        query = query.where(tuple_(MailThread.last_message_at, MailThread.id) >= tuple_(*edge))
-    ids = list(session.scalars(query.with_only_columns(MailThread.id).offset(start).limit(limit + 1)))
-    return ids if edge is None or len(ids) > limit else None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, UniqueConstraint, func, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, BigId, CompanyScoped, LongText, Str, utcnow
@@ -159,15 +159,26 @@ class MailMessage(CompanyScoped, Base):
     )
 
 
-# The inbox search (``lower(column) LIKE '%term%'`` over these columns, backend/api/visibility.py)
-# reads trigram indexes on PostgreSQL (extension pg_trgm, created by migration 0004) instead of
-# every message of the company. SQLite has no such index and scans (and Alembic, which cannot
-# read expression indexes back from SQLite, says it skips comparing them there).
-SEARCHED_COLUMNS = ("subject", "snippet", "sender_email", "sender_name")
-for _column in SEARCHED_COLUMNS:
-    Index(f"ix_mail_messages_{_column}_trgm", func.lower(MailMessage.__table__.c[_column]).label(f"{_column}_lower"),
-          postgresql_using="gin", postgresql_ops={f"{_column}_lower": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
-del _column
+# Full-text search (migration 0011, queried by backend/domain/search.py): each live message's
+# subject, body text, participants' names and addresses and attachment names, kept in step by
+# database triggers on mail_messages, participants and attachments, so no writer can forget it.
+# PostgreSQL: the tsvector column mail_messages.search_vector with a GIN index; SQLite: the FTS5
+# table mail_search (rowid = message id) and its shadow tables. The models do not map them (the
+# application never reads or writes them directly); tests/test_migrations.py leaves them out.
+SEARCH_TABLE = "mail_search"  # SQLite; its shadow tables are named mail_search_*
+SEARCH_COLUMN = "search_vector"  # PostgreSQL, on mail_messages
+SEARCH_INDEX = "ix_mail_messages_search"  # PostgreSQL
+
+
+def is_search_object(name: str | None, type_: str, table_name: str | None = None) -> bool:
+    """Whether a database object is part of the full-text search machinery (not in the models)."""
+    if type_ == "table":
+        return bool(name) and (name == SEARCH_TABLE or name.startswith(SEARCH_TABLE + "_"))
+    if type_ == "column":
+        return table_name == "mail_messages" and name == SEARCH_COLUMN
+    if type_ == "index":
+        return name == SEARCH_INDEX
+    return False
 
 
 class Participant(CompanyScoped, Base):
