@@ -53,6 +53,11 @@ PERIODIC: list[tuple[float, str, tuple]] = [
 
 # Jobs the embedded default runs in its pipeline process rather than in the thread pool.
 PIPELINE_JOBS = frozenset({"process_inbound"})
+# There, the process_inbound jobs already waiting in the pipe when one is read run together, as one
+# process_inbound_batch job (a few records per transaction: backend/pipeline/runner.py). Nothing
+# waits for a batch to fill: one mail alone is processed at once, as before.
+BATCHED_JOBS = {"process_inbound": "process_inbound_batch"}
+MAX_BATCH = 50
 START_TIMEOUT = 60.0  # seconds a new pipeline process may take to import and connect
 
 
@@ -272,7 +277,9 @@ class PipelineProcess:
             log.error("the pipeline process exited (code %s)%s", proc.exitcode,
                       f"; record job {lost[0]} is left for resume_pending, {len(lost) - 1} sent again"
                       if lost else "")
-            self._queue.extendleft(reversed(lost[1:]))
+            # It may have been working on several at once (a batch): those sent again run one at a
+            # time, so a mail that kills the process takes no other with it a second time.
+            self._queue.extendleft(reversed([(name, args, ALONE) for name, args, *_ in lost[1:]]))
             self.finished += 1 if lost else 0
             if was_ready and self._queue and not self._closing:
                 self._spawn()  # it had worked: a new one takes over (one that cannot start is not retried here)
@@ -312,18 +319,48 @@ def _pipeline_main(factory, settings, jobs_conn, acks_conn, log_level: int) -> N
     services = factory(dataclasses.replace(settings, jobs="eager"))
     acks_conn.send("ready")
     try:
-        while True:
-            try:
-                name, args = jobs_conn.recv()
-            except (EOFError, OSError):
-                break
-            try:
-                TASKS[name](services, *args)
-            except Exception:  # a job records its own failure; this is the last net
-                log.exception("job %s%r failed", name, args)
-            acks_conn.send("done")
+        _serve(services, jobs_conn, acks_conn)
     finally:
         services.close()
+
+
+def _serve(services, jobs_conn, acks_conn) -> None:
+    """Runs the jobs read from ``jobs_conn`` until it closes, acknowledging each on ``acks_conn``."""
+    held = None  # a job read while gathering a batch that cannot join it
+    while True:
+        try:
+            item = held if held is not None else jobs_conn.recv()
+        except (EOFError, OSError):
+            break
+        held = None
+        name, args = item[0], item[1]
+        batch = [args]
+        if name in BATCHED_JOBS and not _alone(item):
+            while len(batch) < MAX_BATCH and jobs_conn.poll():
+                try:
+                    more = jobs_conn.recv()
+                except (EOFError, OSError):
+                    break
+                if more[0] != name or _alone(more):
+                    held = more
+                    break
+                batch.append(more[1])
+        try:
+            if len(batch) > 1:
+                TASKS[BATCHED_JOBS[name]](services, [a[0] for a in batch])
+            else:
+                TASKS[name](services, *args)
+        except Exception:  # a job records its own failure; this is the last net
+            log.exception("job %s%r failed", name, batch if len(batch) > 1 else args)
+        for _ in batch:
+            acks_conn.send("done")
+
+
+ALONE = "alone"
+
+
+def _alone(item: tuple) -> bool:
+    return len(item) > 2 and item[2] == ALONE
 
 
 _celery = None

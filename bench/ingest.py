@@ -55,6 +55,7 @@ COMPANY_DOMAIN = "acme.example"
 USER_EMAIL = "alice@acme.example"
 N_DEALS = 5
 GOAL = 0.5
+KEEP_UP = 0.8
 
 WORDS = ("proposal pricing renewal contract quarter budget licence seats onboarding meeting "
          "agenda timeline security review discount invoice support migration rollout pilot "
@@ -461,6 +462,82 @@ class Breakdown:
         return lines
 
 
+# --------------------------------------------------------------------------- statement counts
+
+class StatementCounter:
+    """SQL statements an engine runs, per label (an executemany counts once).
+
+    The label is per thread: ``label()`` sets it around a call, ``wrap_stages()`` sets it to
+    the stage's name while each pipeline stage runs; statements outside any label count under
+    ``default`` (the runner's own: claiming, loading and finishing records)."""
+
+    def __init__(self, engine, default: str = "runner"):
+        from sqlalchemy import event
+
+        self.engine, self.default = engine, default
+        self.counts: dict[str, int] = defaultdict(int)
+        self.tl = threading.local()
+        self.lock = threading.Lock()
+        self._undo: list = []
+        event.listen(engine, "before_cursor_execute", self._before)
+
+    def _before(self, conn, cursor, statement, parameters, context, executemany):
+        label = getattr(self.tl, "label", None) or self.default
+        with self.lock:
+            self.counts[label] += 1
+
+    @contextlib.contextmanager
+    def label(self, name: str):
+        prev, self.tl.label = getattr(self.tl, "label", None), name
+        try:
+            yield
+        finally:
+            self.tl.label = prev
+
+    def wrap_stages(self) -> None:
+        from backend.pipeline import runner
+
+        for stage in runner.STAGES:
+            orig = stage.run
+
+            def run(ctx, _orig=orig, _name=stage.name):
+                with self.label(_name):
+                    return _orig(ctx)
+            stage.run = run
+            self._undo.append(stage)
+
+    def take(self) -> dict[str, int]:
+        with self.lock:
+            out = dict(self.counts)
+            self.counts.clear()
+        return out
+
+    def close(self) -> None:
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        for stage in self._undo:
+            del stage.run
+        self._undo.clear()
+
+
+def stage_order() -> list[str]:
+    from backend.pipeline import runner
+
+    return [s.name for s in runner.STAGES]
+
+
+def format_statements(counts: dict[str, int], per: int) -> str:
+    """``12.3 per message: runner 2.0, parse 0.0, ...`` (stages in pipeline order)."""
+    if per <= 0:
+        return "no messages"
+    order = [k for k in ["runner"] + stage_order() if k in counts] + sorted(
+        k for k in counts if k not in stage_order() and k != "runner")
+    total = sum(counts.values())
+    parts = ", ".join(f"{k} {counts[k] / per:.1f}" for k in order)
+    return f"{total / per:.1f} per message ({total} for {per}): {parts}"
+
+
 # --------------------------------------------------------------------------- runs
 
 @dataclass
@@ -475,6 +552,11 @@ class Row:
     srv_cpu: float = float("nan")  # server process CPU seconds during the SMTP run
     busy: float = float("nan")     # machine CPU busy fraction (all cores) during the SMTP run
     bare_rate: float = float("nan")  # the bare receiver's rate measured just before this run
+    accepted_rate: float = float("nan")  # (b) rows: the (a) rate of the same run
+
+    @property
+    def of_accepted(self) -> float:
+        return self.rate / self.accepted_rate if self.accepted_rate > 0 else float("nan")
 
     @property
     def ratio(self) -> float:
@@ -508,13 +590,15 @@ def run_bare(client: Client, concurrency: int, n: int, db: str) -> Row:
 
 
 def pipeline_worker(url: str, instance_dir: str, expected: int, timeout: float, conn, nice: int = 0) -> None:
-    """A separate process draining status='received' records, like one Celery worker (prefetch 1)."""
+    """A separate process draining status='received' records: it claims up to 50 at a time and hands
+    them to runner.process_batch (BATCH_SIZE per transaction), as the embedded pipeline process
+    does with the jobs that queued up. (A Celery worker still runs process_inbound per record.)"""
     import logging
 
     from sqlalchemy import select
 
     from backend.models import InboundRecord
-    from backend.pipeline.runner import process_inbound
+    from backend.pipeline.runner import process_batch
     from backend.services import Services
 
     logging.basicConfig(level=logging.WARNING)
@@ -522,21 +606,25 @@ def pipeline_worker(url: str, instance_dir: str, expected: int, timeout: float, 
         os.nice(nice)
     instance = Path(instance_dir)
     services = Services.create(bench_settings(instance, url, "eager"))
+    counter = StatementCounter(services.db.engine)
+    counter.wrap_stages()
     conn.send("ready")
     deadline = time.monotonic() + timeout
     handled = 0
     while handled < expected and time.monotonic() < deadline and not conn.poll():
-        with services.db.session() as session:
+        with counter.label("poll"), services.db.session() as session:
             ids = list(session.scalars(select(InboundRecord.id).where(InboundRecord.status == "received")
                                        .order_by(InboundRecord.id).limit(50)))
         if not ids:
             time.sleep(0.05)
             continue
-        for record_id in ids:
-            process_inbound(services, record_id)
-            handled += 1
+        process_batch(services, ids)
+        handled += len(ids)
+    counts = counter.take()
+    counts.pop("poll", None)  # the worker's own polling, not the pipeline's cost
+    counter.close()
     services.close()
-    conn.send(handled)
+    conn.send((handled, counts))
 
 
 EXPERIMENTS = {
@@ -660,7 +748,7 @@ MODE_LABEL = {
 
 def run_smartbcc(kind: str, client: Client, concurrency: int, deal_tokens: list[str], pg_url: str,
                  mode: str, timeout: float, breakdown: bool, notes: list[str],
-                 experiments: list[str]) -> list[Row]:
+                 experiments: list[str], statements: list[str] | None = None) -> list[Row]:
     from backend.intake.smtp import start_controller
 
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-ingest-{kind}-"))
@@ -668,6 +756,7 @@ def run_smartbcc(kind: str, client: Client, concurrency: int, deal_tokens: list[
     services = controller = worker = None
     bd = Breakdown() if breakdown else None
     suffix = "".join(f" +{e}" for e in experiments)
+    statements = notes if statements is None else statements
     try:
         url = fresh_database(kind, workdir, pg_url)
         services = make_services(url, workdir)
@@ -688,7 +777,12 @@ def run_smartbcc(kind: str, client: Client, concurrency: int, deal_tokens: list[
         if bd:
             bd.install(services)
         controller = start_controller(services, hostname="127.0.0.1", port=free_port())
-        res = client.run(controller.hostname, controller.port, USER_EMAIL, concurrency)
+        accept_counter = StatementCounter(services.db.engine, default="accept")
+        try:
+            res = client.run(controller.hostname, controller.port, USER_EMAIL, concurrency)
+        finally:
+            accept_counts = accept_counter.take()
+            accept_counter.close()
         label = f"(a) accept, {MODE_LABEL[mode]}{suffix}"
         errs = res["errors"]
         note = f"{len(errs)} SMTP errors, first: {errs[0]}" if errs else ""
@@ -697,6 +791,7 @@ def run_smartbcc(kind: str, client: Client, concurrency: int, deal_tokens: list[
         total, _done, _failed = count_done(services)
         if total != res["ok"]:
             notes.append(f"{kind} {label}: {res['ok']} x 250 but {total} inbound records")
+        statements.append(f"{kind} {label}: {format_statements(accept_counts, res['ok'])}")
         if bd:
             notes.extend(bd.report(f"{kind} {label}, during acceptance"))
 
@@ -717,6 +812,9 @@ def run_smartbcc(kind: str, client: Client, concurrency: int, deal_tokens: list[
         t_done = wait_processed(services, total, timeout)
         if worker is not None:
             wconn.send("stop")
+            if wconn.poll(60):
+                handled, counts = wconn.recv()
+                statements.append(f"{kind} pipeline in separate process: {format_statements(counts, handled)}")
             worker.join(30)
         services.jobs.wait_idle(timeout=timeout)
         _total, done, failed = count_done(services)
@@ -731,7 +829,9 @@ def run_smartbcc(kind: str, client: Client, concurrency: int, deal_tokens: list[
         if t_done is None:
             note += f", TIMEOUT after {timeout:.0f}s ({done}/{total} done)"
             t_done = time.monotonic()
-        rows.append(Row(kind, variant, done, t_done - start, is_accept=False, note=note))
+        note = f"{done / max(t_done - start, 1e-9) / rows[0].rate:.2f} of accepted msg/s; " + note
+        rows.append(Row(kind, variant, done, t_done - start, is_accept=False, note=note,
+                        accepted_rate=rows[0].rate))
         if bd:
             notes.extend(bd.report(f"{kind} {variant}, after acceptance"))
     finally:
@@ -765,7 +865,8 @@ def aggregate(rows: list[Row]) -> list[Row]:
         if med.variant.startswith("bare"):
             spread = f"{len(group)} runs: {min(r.rate for r in group):.0f}-{max(r.rate for r in group):.0f} msg/s"
         out.append(Row(med.db, med.variant, med.msgs, med.seconds, med.latencies, med.is_accept,
-                       f"{spread}; {med.note}" if med.note else spread, med.srv_cpu, med.busy, med.bare_rate))
+                       f"{spread}; {med.note}" if med.note else spread, med.srv_cpu, med.busy, med.bare_rate,
+                       med.accepted_rate))
     return out
 
 
@@ -821,6 +922,7 @@ def main(argv=None) -> int:
     client = None
     rows: list[Row] = []
     notes: list[str] = []
+    statements: list[str] = []
     try:
         t = time.monotonic()
         msgs = build_messages(args.messages, args.seed, company_addr, deal_addrs,
@@ -856,7 +958,8 @@ def main(argv=None) -> int:
                         extra = f" +{'+'.join(experiments)}" if experiments else ""
                         print(f"[{db}] bare {bare.rate:.0f} msg/s; smart bcc, {v}{extra}{tag} ...", flush=True)
                         for r in run_smartbcc(db, client, args.concurrency, deal_tokens, args.pg_url, v,
-                                              args.process_timeout, args.breakdown, notes, experiments):
+                                              args.process_timeout, args.breakdown, notes, experiments,
+                                              statements):
                             r.bare_rate = bare.rate
                             rows.append(r)
             print(f"[{db}] load average after: {_loadavg()}", flush=True)
@@ -881,6 +984,12 @@ def main(argv=None) -> int:
     for line in notes:
         print(line)
     print()
+    print("SQL statements per message (before_cursor_execute on the engine; an executemany counts once;")
+    print("  accept = the receiver during (a); pipeline = the separate worker process, split by stage,")
+    print("  'runner' = claiming, loading and finishing records outside the stages):")
+    for line in statements:
+        print(f"  {line}")
+    print()
     print(f"Goal: (a) >= {GOAL} of the bare receiver")
     all_met = True
     for r in rows:
@@ -893,6 +1002,12 @@ def main(argv=None) -> int:
             print(f"  {r.db:<9}{r.variant:<60} ratio {ratio:.2f}  -> {'MET' if met else 'NOT MET'}"
                   f"{'  (diagnostic experiment, not counted)' if diagnostic else ''}")
     print(f"Overall (every non-diagnostic (a) row): {'MET' if all_met else 'NOT MET'}")
+    print(f"Goal: (b) processed end to end >= {KEEP_UP} of the accepted rate of the same run (issue 18 part 2)")
+    for r in rows:
+        if r.variant.startswith("(b)"):
+            met = r.of_accepted >= KEEP_UP
+            print(f"  {r.db:<9}{r.variant:<60} {r.rate:6.1f} of {r.accepted_rate:6.1f} msg/s = "
+                  f"{r.of_accepted:.2f}  -> {'MET' if met else 'NOT MET'}")
     return 0
 
 

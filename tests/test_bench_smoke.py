@@ -19,6 +19,7 @@ RUNS = {
     "smtp_memory": ["bench/smtp_memory.py", "--mb", "1", "--jobs", "inline"],
     "fuzz_pipeline": ["bench/fuzz_pipeline.py", "--cases", "40"],
     "forwards": ["bench/forwards.py", "--limit", "40"],
+    "dealchoice": ["bench/dealchoice.py", "--contacts", "12", "--threads", "30"],
     # Embedded default only: the Procfile topology needs Redis, PostgreSQL and Celery.
     "latency": ["bench/latency.py", "--rates", "5", "--seconds", "2", "--baseline-rates", "5"],
 }

@@ -1,7 +1,6 @@
 """Stage authorize: the accepted sender's user owns the message."""
 from __future__ import annotations
 
-from ..intake.checks import accepted_user
 from ..models import User
 from .context import Context
 
@@ -16,7 +15,7 @@ class Authorize:
     def run(self, ctx: Context) -> None:
         sender = ctx.parsed.sender.key if ctx.parsed and ctx.parsed.sender else None
         shown = sender or "a mail without a sender address"
-        user = accepted_user(ctx.session, ctx.company_id, sender) if sender else None
+        user = ctx.lookups.accepted_user(ctx.session, ctx.company_id, sender) if sender else None
         if user is not None:
             via = "account address" if user.email == sender else "verified alternative address"
             return self._own(ctx, user, "owner", f"From {sender}, {user.name}'s {via}: logged in their mailbox.")

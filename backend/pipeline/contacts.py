@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import insert
+
 from ..mail.automatic import is_machine_address
 from ..models import Person, PersonEmail
 from .context import Context
@@ -25,8 +27,9 @@ class Contacts:
             ctx.decide(self.name, "skipped", f"Automatic mail ({ctx.parsed.auto_kind}): nobody in it becomes a contact.")
             return
         created, machines = [], []
+        new: dict[str, Person] = {}  # address -> the person made for it
         for p in ctx.participants:
-            if not p.external or p.person_id is not None:
+            if not p.external or p.person_id is not None or p.address.key in new:
                 continue
             if is_machine_address(p.address.key):
                 # mailer-daemon@, postmaster@: a mail server, never a contact, whatever the mail.
@@ -34,14 +37,20 @@ class Contacts:
                     machines.append(p.address.key)
                 continue
             name = (p.address.name or "").strip().strip("'\"")[:200] or name_from_address(p.address.key)
-            person = Person(company_id=ctx.company_id, name=name, owner_id=ctx.user.id)
-            person.emails.append(PersonEmail(company_id=ctx.company_id, email=p.address.key, primary=True))
-            ctx.session.add(person)
-            ctx.session.flush()
-            for other in ctx.participants:
-                if other.address.key == p.address.key:
-                    other.person_id = person.id
+            new[p.address.key] = Person(company_id=ctx.company_id, name=name, owner_id=ctx.user.id)
             created.append(f"{name} <{p.address.key}>")
+        if new:
+            # The persons in one flush, their addresses in one INSERT (no row read back).
+            ctx.session.add_all(new.values())
+            ctx.session.flush()
+            ctx.session.execute(insert(PersonEmail), [
+                {"company_id": ctx.company_id, "person_id": person.id, "email": email, "primary": True}
+                for email, person in new.items()])
+            for email, person in new.items():
+                ctx.lookups.person_created(ctx.company_id, email, person.id)
+            for p in ctx.participants:
+                if p.address.key in new:
+                    p.person_id = new[p.address.key].id
         skipped = (" Mail server addresses never become contacts: " + ", ".join(machines) + ".") if machines else ""
         if created:
             ctx.decide(self.name, "created",

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from ..mail.message import Address, ParsedMessage
 from ..mail.view import MessageView
 from ..models import InboundRecord, MailMessage, MailThread, User
+from .batch import BatchLookups
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..mail.forwards import ForwardedOriginal
@@ -48,6 +49,10 @@ class Context:
     message: MailMessage | None = None
     participants: list[ParticipantInfo] = field(default_factory=list)
     decisions: list[dict] = field(default_factory=list)
+    # Shared by the records of one batch (the runner passes one); a context of its own otherwise.
+    lookups: BatchLookups = field(default_factory=BatchLookups)
+    # A side effect outside the database happened (a file removed): the runner commits after this record.
+    commit_now: bool = False
 
     def decide(self, stage: str, outcome: str, reason: str, **extra: Any) -> None:
         """Records what a stage decided and why; shown by the API and the pages."""

@@ -4,11 +4,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-from sqlalchemy import select
-
 from ..domain import autolink, threads
 from ..domain.items import named
-from ..models import MailMessage
 from .context import Context, StopPipeline
 
 _SPACE = re.compile(r"\s+")
@@ -40,8 +37,9 @@ class Dedupe:
 
     def run(self, ctx: Context) -> None:
         ctx.dedupe_key = dedupe_key(ctx)
-        existing = ctx.session.scalar(select(MailMessage).where(
-            MailMessage.company_id == ctx.company_id, MailMessage.dedupe_key == ctx.dedupe_key))
+        # Asked once per batch for all its records (the runner prefetches); a copy stored earlier
+        # in the same batch is known too (backend/pipeline/batch.py).
+        existing = ctx.lookups.stored_copy(ctx.session, ctx.company_id, ctx.dedupe_key)
         if existing is None:
             ctx.decide(self.name, "new", "First copy of this mail.", key=ctx.dedupe_key)
             return
@@ -49,6 +47,7 @@ class Dedupe:
         ctx.message = existing
         if existing.deleted_at is not None:
             threads.forget_copy(ctx.session, ctx.record, ctx.services.blobs)
+            ctx.commit_now = True  # a file was removed: commit before anything else can roll it back
             ctx.decide(self.name, "duplicate-of-deleted",
                        "Another copy of a mail that was deleted: it is not logged again.")
             raise StopPipeline

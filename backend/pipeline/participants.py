@@ -1,39 +1,38 @@
 """Stage participants: every address with its role, matched to company users and contacts."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from .. import addresses
-from ..domain.identity import company_user_ids
-from ..models import PersonEmail
 from .context import Context, ParticipantInfo
 
 ROLES = ("from", "to", "cc")
+
+
+def list_participants(view, mail_domain: str) -> tuple[list[ParticipantInfo], int]:
+    """Every address of the mail once per role, and how many Smart Bcc addresses were left out."""
+    out: list[ParticipantInfo] = []
+    seen: set[tuple[str, str]] = set()
+    skipped = 0
+    groups = (("from", [view.sender] if view.sender else []), ("to", view.to), ("cc", view.cc))
+    for role, group in groups:
+        for address in group:
+            key = address.key
+            if not key or (role, key) in seen:
+                continue
+            if addresses.is_smartbcc_address(key, mail_domain):
+                skipped += 1  # our own address is a route, not a person in the conversation
+                continue
+            seen.add((role, key))
+            out.append(ParticipantInfo(role, address))
+    return out, skipped
 
 
 class Participants:
     name = "participants"
 
     def run(self, ctx: Context) -> None:
-        view = ctx.view
-        listed: list[ParticipantInfo] = []
-        seen: set[tuple[str, str]] = set()
-        skipped = 0
-        groups = (("from", [view.sender] if view.sender else []), ("to", view.to), ("cc", view.cc))
-        for role, group in groups:
-            for address in group:
-                key = address.key
-                if not key or (role, key) in seen:
-                    continue
-                if addresses.is_smartbcc_address(key, ctx.settings.mail_domain):
-                    skipped += 1  # our own address is a route, not a person in the conversation
-                    continue
-                seen.add((role, key))
-                listed.append(ParticipantInfo(role, address))
-        emails = {p.address.key for p in listed}
-        users = company_user_ids(ctx.session, ctx.company_id, emails)
-        persons = dict(ctx.session.execute(select(PersonEmail.email, PersonEmail.person_id).where(
-            PersonEmail.company_id == ctx.company_id, PersonEmail.email.in_(emails))).all()) if emails else {}
+        listed, skipped = list_participants(ctx.view, ctx.settings.mail_domain)
+        # Users and contacts by address, asked once per batch (backend/pipeline/batch.py).
+        users, persons = ctx.lookups.people(ctx.session, ctx.company_id, {p.address.key for p in listed})
         for p in listed:
             p.user_id = users.get(p.address.key)
             p.person_id = None if p.user_id else persons.get(p.address.key)

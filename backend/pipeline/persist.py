@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from sqlalchemy import insert
+
 from ..domain import expectations, threads
 from ..mail.textutil import snippet
 from ..models import Attachment, MailMessage, Participant
@@ -34,10 +36,6 @@ class Persist:
             auto_kind=parsed.auto_kind, raw_sha256=ctx.record.raw_sha256,
             defects=parsed.defects[:50],
         )
-        for p in ctx.participants:
-            message.participants.append(Participant(
-                company_id=ctx.company_id, role=p.role, email=p.address.key[:320],
-                name=(p.address.name or "")[:200], person_id=p.person_id, user_id=p.user_id))
         for part in _attachments(ctx):
             digest = ctx.services.blobs.put(part.content, part.sha256)
             message.attachments.append(Attachment(
@@ -48,11 +46,20 @@ class Persist:
         threads.add_message(thread, message)
         ctx.session.flush()
         ctx.message = message
-        ctx.record.message_id = message.id
+        ctx.lookups.message_stored(ctx.company_id, ctx.dedupe_key, message.id)
+        if ctx.participants:
+            # All of them in one INSERT, none read back (the table's: every row with the same
+            # columns, where the ORM's bulk insert would split the rows by which ids are None).
+            ctx.session.execute(insert(Participant.__table__), [
+                {"company_id": ctx.company_id, "message_id": message.id, "role": p.role,
+                 "email": p.address.key[:320], "name": (p.address.name or "")[:200],
+                 "person_id": p.person_id, "user_id": p.user_id} for p in ctx.participants])
         # The add-in announced this mail: its expectation is met (backend/domain/expectations.py).
         expectations.settle(ctx.session, ctx.company_id, ctx.user.id, ref=parsed.smartbcc_ref,
                             message_ids=[parsed.message_id, view.message_id], message_pk=message.id,
                             now=datetime.now(timezone.utc))
+        # Set after the lookups above, so it goes out with the runner's own update of the record.
+        ctx.record.message_id = message.id
         ctx.decide(self.name, "stored", "Logged.",
                    message_id=message.id, thread_id=thread.id)
 

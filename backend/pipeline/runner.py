@@ -11,11 +11,12 @@ from ..tasks import task
 from ..models import InboundRecord
 from .authorize import Authorize
 from .contacts import Contacts
+from .batch import BatchLookups
 from .context import Context, StopPipeline
-from .dedupe import Dedupe
+from .dedupe import Dedupe, dedupe_key
 from .links import Links
 from .parse import Parse
-from .participants import Participants
+from .participants import Participants, list_participants
 from .persist import Persist
 from .route import Route
 from .thread import Thread
@@ -30,6 +31,14 @@ DONE = ("processed", "duplicate")
 # Two arrivals of one message processed at once collide on the unique keys;
 # the loser runs again and then finds the winner's copy.
 CONFLICT_RETRIES = 3
+# Records processed in one transaction by process_batch (the embedded pipeline process hands it
+# what has queued up). Bigger batches mean fewer commits, but on SQLite a longer hold of the write
+# lock that acceptance also needs (bench/ingest.py measures both).
+BATCH_SIZE = 10
+# Stages that only read the stored mail (no database): run for a whole batch before it writes.
+EARLY = tuple(s for s in STAGES if s.name in ("parse", "unwrap_forward"))
+LATE = tuple(s for s in STAGES if s not in EARLY)
+_ORDER = {s.name: i for i, s in enumerate(STAGES)}
 
 
 class StageFailed(Exception):
@@ -43,44 +52,151 @@ def process_inbound(services, record_id: int) -> str:
     """Processes one record; returns its final status. Safe to run twice."""
     for _attempt in range(CONFLICT_RETRIES):
         try:
-            return _process_once(services, record_id)
-        except IntegrityError:
+            done, alone = _process_together(services, [record_id])
+            if alone:
+                raise alone[0][1]
+            return done[record_id]
+        except _RecordFailed as failed:
+            exc = failed.exc
+        except Exception as other:  # noqa: BLE001 - e.g. the commit itself
+            exc = other
+        if isinstance(exc, IntegrityError):
             log.info("record %s collided with a concurrent arrival; running again", record_id)
             continue
-        except Exception as exc:
-            return _mark_failed(services, record_id, exc)
+        return _mark_failed(services, record_id, exc)
     return _mark_failed(services, record_id, RuntimeError("kept colliding with concurrent arrivals"))
 
 
-def _process_once(services, record_id: int) -> str:
-    with services.db.session() as session:
-        record = session.get(InboundRecord, record_id)
-        if record is None:
-            log.warning("inbound record %s does not exist", record_id)
-            return "missing"
-        if record.status in DONE:
-            return record.status
-        if not services.blobs.exists(record.raw_sha256):
-            raise FileNotFoundError(f"the raw message {record.raw_sha256[:12]} is missing from the blob store")
-        # raw=None: the parse stage reads the stored file itself, in slices.
-        ctx = Context(services=services, session=session, record=record, raw=None)
-        status = "processed"
-        for stage in STAGES:
-            try:
-                stage.run(ctx)
-            except StopPipeline:
-                status = "duplicate"
+@task("process_inbound_batch")
+def process_batch(services, record_ids: list[int]) -> dict[int, str]:
+    """Processes several records, up to BATCH_SIZE per transaction; returns id -> final status.
+
+    Each record ends exactly as ``process_inbound`` would leave it: one that fails is run
+    again alone (a collision with a concurrent arrival is retried there, anything else is kept
+    as ``failed`` with its error) and the others of its batch are processed without it."""
+    pending = list(dict.fromkeys(record_ids))
+    results: dict[int, str] = {}
+    while pending:
+        batch, pending = pending[:BATCH_SIZE], pending[BATCH_SIZE:]
+        while batch:
+            if len(batch) == 1:
+                results[batch[0]] = process_inbound(services, batch[0])
                 break
-            except IntegrityError:
-                raise
+            try:
+                done, alone = _process_together(services, batch)
+            except _RecordFailed as failed:
+                # Rolled back: that record alone, then the rest of the batch again without it.
+                results[failed.record_id] = process_inbound(services, failed.record_id)
+                batch = [i for i in batch if i != failed.record_id]
+                continue
+            except Exception:  # noqa: BLE001 - the commit failed: no record to blame, each runs alone
+                log.info("a batch of %d records failed to commit; running each alone", len(batch))
+                for record_id in batch:
+                    results[record_id] = process_inbound(services, record_id)
+                break
+            results.update(done)
+            for record_id, _exc in alone:
+                results[record_id] = process_inbound(services, record_id)
+            # Records after one that had to be committed at once (see Context.commit_now).
+            batch = [i for i in batch if i not in results]
+    return results
+
+
+class _RecordFailed(Exception):
+    """One record of a batch failed after the batch had written: everything is rolled back."""
+
+    def __init__(self, record_id: int, exc: Exception):
+        super().__init__(f"record {record_id}: {exc}")
+        self.record_id, self.exc = record_id, exc
+
+
+def _process_together(services, record_ids: list[int]) -> tuple[dict[int, str], list[tuple[int, Exception]]]:
+    """Runs the stages over ``record_ids`` in one session and one transaction.
+
+    Returns the statuses of the records done, and the records that failed before the
+    batch wrote anything (left untouched, to be run alone). A failure once the batch has
+    written raises ``_RecordFailed`` (the transaction is rolled back). Stops after a record
+    that must be committed at once; the records after it are neither done nor failed."""
+    done: dict[int, str] = {}
+    alone: list[tuple[int, Exception]] = []
+    with services.db.session() as session:
+        lookups = BatchLookups()
+        records = {r.id: r for r in session.scalars(
+            select(InboundRecord).where(InboundRecord.id.in_(record_ids)))}
+        # 1. Reading the stored mail (parse, forward unwrapping): no database, so done for every
+        #    record before the batch writes anything (on SQLite the write lock is not held meanwhile).
+        ready: list[Context] = []
+        for record_id in record_ids:
+            record = records.get(record_id)
+            if record is None:
+                log.warning("inbound record %s does not exist", record_id)
+                done[record_id] = "missing"
+                continue
+            if record.status in DONE:
+                done[record_id] = record.status
+                continue
+            # raw=None: the parse stage reads the stored file itself, in slices.
+            ctx = Context(services=services, session=session, record=record, raw=None, lookups=lookups)
+            try:
+                if not services.blobs.exists(record.raw_sha256):
+                    raise FileNotFoundError(
+                        f"the raw message {record.raw_sha256[:12]} is missing from the blob store")
+                if not _run_stages(ctx, EARLY):
+                    raise RuntimeError("an early stage ended the pipeline")  # none does
+            except Exception as exc:  # noqa: BLE001 - run alone: it fails (and is kept) by itself
+                alone.append((record_id, exc))
+                continue
+            ready.append(ctx)
+        # 2. What the batch will ask about, asked once.
+        _prefetch(session, ready)
+        # 3. The stages that read and write the database, record after record.
+        for ctx in ready:
+            try:
+                status = "processed" if _run_stages(ctx, LATE) else "duplicate"
             except Exception as exc:
-                raise StageFailed(stage.name, exc) from exc
-        record.decisions = _intake_decisions(record) + ctx.decisions
-        record.status = status
-        record.error = None
-        record.attempts = (record.attempts or 0) + 1
-        record.processed_at = datetime.now(timezone.utc)
-    return status
+                raise _RecordFailed(ctx.record.id, exc) from exc
+            _finish(ctx, status)
+            done[ctx.record.id] = status
+            if ctx.commit_now:
+                break
+    return done, alone
+
+
+def _run_stages(ctx: Context, stages) -> bool:
+    """Runs ``stages`` in order; False when one ended the pipeline (a duplicate)."""
+    for stage in stages:
+        try:
+            stage.run(ctx)
+        except StopPipeline:
+            return False
+        except IntegrityError:
+            raise
+        except Exception as exc:
+            raise StageFailed(stage.name, exc) from exc
+    return True
+
+
+def _prefetch(session, contexts: list[Context]) -> None:
+    """The batch's participants (company users, contacts) and dedupe keys, in a few queries."""
+    by_company: dict[int, list[Context]] = {}
+    for ctx in contexts:
+        by_company.setdefault(ctx.company_id, []).append(ctx)
+    for company_id, group in by_company.items():
+        emails = {p.address.key for ctx in group
+                  for p in list_participants(ctx.view, ctx.settings.mail_domain)[0]}
+        group[0].lookups.prefetch_people(session, company_id, emails)
+        group[0].lookups.prefetch_messages(session, company_id, (dedupe_key(ctx) for ctx in group))
+
+
+def _finish(ctx: Context, status: str) -> None:
+    record = ctx.record
+    # The stages ran early ones first: their decisions are listed in the pipeline's order.
+    decisions = sorted(ctx.decisions, key=lambda d: _ORDER.get(d.get("stage"), len(_ORDER)))
+    record.decisions = _intake_decisions(record) + decisions
+    record.status = status
+    record.error = None
+    record.attempts = (record.attempts or 0) + 1
+    record.processed_at = datetime.now(timezone.utc)
 
 
 def _intake_decisions(record: InboundRecord) -> list[dict]:

@@ -1,0 +1,96 @@
+"""What the records of one batch share: lookups made once per batch instead of once per message.
+
+The runner processes several inbound records in one session and one transaction
+(backend/pipeline/runner.py). Within it the same sender, the same customers and the
+same company users come back message after message; a ``BatchLookups`` answers
+them from memory after the first question, and learns what the batch itself wrote
+(a contact created, a message stored), so a later record of the same batch sees it
+exactly as it would have seen the committed row.
+
+A lookup cached here is as fresh as the batch's own reads: a row another process
+changes while the batch runs is seen by the next batch (as a one-record run would
+have seen it had it started a little earlier). Stages run alone (tests, one
+record) get a fresh ``BatchLookups`` with every context, so nothing outlives it.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..domain.identity import company_user_ids
+from ..intake.checks import accepted_user
+from ..models import MailMessage, PersonEmail, User
+
+_MISSING = object()
+
+
+class BatchLookups:
+    def __init__(self) -> None:
+        self._senders: dict[tuple[int, str], int | None] = {}   # accepted sender -> user id
+        self._users: dict[tuple[int, str], int | None] = {}     # address -> company user id
+        self._persons: dict[tuple[int, str], int | None] = {}   # address -> contact person id
+        self._messages: dict[tuple[int, str], int | None] = {}  # dedupe key -> stored message id
+
+    # --- the accepted sender (stage authorize) --------------------------------------------------
+
+    def accepted_user(self, session: Session, company_id: int, sender: str) -> User | None:
+        key = (company_id, sender)
+        user_id = self._senders.get(key, _MISSING)
+        if user_id is _MISSING:
+            user = accepted_user(session, company_id, sender)
+            self._senders[key] = user.id if user is not None else None
+            return user
+        # The user row is in the session's identity map since the first lookup: no query.
+        return session.get(User, user_id) if user_id is not None else None
+
+    # --- participants: company users and contacts by address (stages participants, contacts) ----
+
+    def prefetch_people(self, session: Session, company_id: int, emails: Iterable[str]) -> None:
+        """Looks up, in two queries, every address of the batch not looked up yet."""
+        wanted = sorted({e for e in emails if e and (company_id, e) not in self._persons})
+        if not wanted:
+            return
+        users = company_user_ids(session, company_id, wanted)
+        persons = dict(session.execute(select(PersonEmail.email, PersonEmail.person_id).where(
+            PersonEmail.company_id == company_id, PersonEmail.email.in_(wanted))).all())
+        for email in wanted:
+            self._users[(company_id, email)] = users.get(email)
+            self._persons[(company_id, email)] = persons.get(email)
+
+    def people(self, session: Session, company_id: int,
+               emails: Iterable[str]) -> tuple[dict[str, int], dict[str, int]]:
+        """(address -> user id, address -> person id) for ``emails``, each asked at most once per batch."""
+        emails = set(emails)
+        self.prefetch_people(session, company_id, emails)
+        users = {e: self._users[(company_id, e)] for e in emails if self._users.get((company_id, e))}
+        persons = {e: self._persons[(company_id, e)] for e in emails if self._persons.get((company_id, e))}
+        return users, persons
+
+    def person_created(self, company_id: int, email: str, person_id: int) -> None:
+        self._persons[(company_id, email)] = person_id
+
+    # --- stored copies by dedupe key (stages dedupe, persist) -----------------------------------
+
+    def prefetch_messages(self, session: Session, company_id: int, keys: Iterable[str]) -> None:
+        wanted = sorted({k for k in keys if k and (company_id, k) not in self._messages})
+        if not wanted:
+            return
+        found = dict(session.execute(select(MailMessage.dedupe_key, MailMessage.id).where(
+            MailMessage.company_id == company_id, MailMessage.dedupe_key.in_(wanted))).all())
+        for key in wanted:
+            self._messages[(company_id, key)] = found.get(key)
+
+    def stored_copy(self, session: Session, company_id: int, key: str) -> MailMessage | None:
+        """The message already stored under ``key`` in this company, if any."""
+        message_id = self._messages.get((company_id, key), _MISSING)
+        if message_id is _MISSING:
+            message = session.scalar(select(MailMessage).where(
+                MailMessage.company_id == company_id, MailMessage.dedupe_key == key))
+            self._messages[(company_id, key)] = message.id if message is not None else None
+            return message
+        return session.get(MailMessage, message_id) if message_id is not None else None
+
+    def message_stored(self, company_id: int, key: str, message_id: int) -> None:
+        self._messages[(company_id, key)] = message_id

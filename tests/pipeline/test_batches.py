@@ -1,0 +1,182 @@
+"""Several records in one transaction (runner.process_batch): the same outcome as one at a time, in
+fewer statements, and one bad mail still fails alone and is kept."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.intake.accept import accept_message
+from backend.models import InboundRecord, MailMessage, Participant, Person, PersonEmail
+from backend.pipeline import runner
+from backend.pipeline.parse import Parse
+from backend.pipeline.thread import Thread
+
+
+def _mail(n: int, *, subject: str | None = None, to: str = "Bob Buyer <bob@cust.example>",
+          cc: str | None = "Carol <carol@cust.example>", msgid: str | None = None) -> bytes:
+    lines = ["From: Alice <alice@acme.example>", f"To: {to}"]
+    if cc:
+        lines.append(f"Cc: {cc}")
+    lines += [f"Subject: {subject or f'Order {n}'}", f"Message-ID: <{msgid or f'batch-{n}@acme.example'}>",
+              f"Date: Mon, 3 Mar 2025 10:{n % 60:02d}:00 +0000"]
+    return ("\r\n".join(lines) + f"\r\n\r\nHello Bob, about order {n}.\r\n").encode()
+
+
+@pytest.fixture
+def accept(services, acme, monkeypatch):
+    """accept(raw) -> record id, left `received` (nothing queued: the test runs the pipeline)."""
+    monkeypatch.setattr(services.jobs, "enqueue", lambda *a, **k: None)
+
+    def run(raw: bytes) -> int:
+        (record_id,) = accept_message(services, raw, source="smtp", recipients=[acme.bcc_address])
+        return record_id
+    return run
+
+
+def _records(services, ids) -> dict[int, InboundRecord]:
+    with services.db.session() as session:
+        return {r.id: r for r in session.scalars(select(InboundRecord).where(InboundRecord.id.in_(ids)))}
+
+
+def _count(services, model) -> int:
+    with services.db.session() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_a_batch_ends_like_one_at_a_time(services, acme, accept):
+    alone = [accept(_mail(n)) for n in range(3)]
+    together = [accept(_mail(n, msgid=f"other-{n}@acme.example", subject=f"Other {n}",
+                             to="Dave <dave@cust.example>", cc="Erin <erin@cust.example>")) for n in range(3)]
+    for record_id in alone:
+        assert runner.process_inbound(services, record_id) == "processed"
+    assert runner.process_batch(services, together) == {i: "processed" for i in together}
+
+    records = _records(services, alone + together)
+    for one, other in zip(alone, together):
+        a, b = records[one], records[other]
+        assert b.status == "processed" and b.error is None and b.attempts == 1 and b.message_id
+        # The same decisions, stage for stage, in the pipeline's order.
+        assert [(d["stage"], d["outcome"]) for d in a.decisions] == [(d["stage"], d["outcome"]) for d in b.decisions]
+    with services.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Participant)) == 6 * 3
+        # Each customer became a contact once, whichever way their mails came.
+        assert sorted(session.scalars(select(PersonEmail.email))) == [
+            "bob@cust.example", "carol@cust.example", "dave@cust.example", "erin@cust.example"]
+        people = dict(session.execute(select(Participant.email, Participant.person_id)
+                                      .where(Participant.email.like("%cust.example"))).all())
+        assert all(people.values())
+
+
+def test_contacts_made_by_one_mail_of_a_batch_serve_the_next(services, accept):
+    ids = [accept(_mail(n, to=f"New Customer <new{n % 2}@cust.example>", cc=None)) for n in range(4)]
+    assert set(runner.process_batch(services, ids).values()) == {"processed"}
+    assert _count(services, Person) == 2
+    records = _records(services, ids)
+    created = [next(d for d in records[i].decisions if d["stage"] == "contacts")["outcome"] for i in ids]
+    assert created == ["created", "created", "none", "none"]
+
+
+def test_two_copies_in_one_batch_are_stored_once(services, accept):
+    ids = [accept(_mail(1)), accept(_mail(1)), accept(_mail(2))]
+    assert runner.process_batch(services, ids) == {ids[0]: "processed", ids[1]: "duplicate", ids[2]: "processed"}
+    assert _count(services, MailMessage) == 2
+    records = _records(services, ids)
+    assert records[ids[1]].message_id == records[ids[0]].message_id
+
+
+def test_a_batch_takes_fewer_statements_per_mail(services, accept, sql_statements):
+    alone = [accept(_mail(n)) for n in range(6)]
+    together = [accept(_mail(n, msgid=f"b-{n}@acme.example", subject=f"B {n}")) for n in range(6)]
+    sql_statements.clear()
+    for record_id in alone:
+        runner.process_inbound(services, record_id)
+    one_at_a_time = len(sql_statements)
+    sql_statements.clear()
+    runner.process_batch(services, together)
+    batched = len(sql_statements)
+    assert batched <= one_at_a_time - 3 * len(together), (one_at_a_time, batched)
+    # Participants go in one INSERT per mail, whatever their number.
+    inserts = [s for s in sql_statements if s.startswith("INSERT INTO participants")]
+    assert len(inserts) == len(together)
+
+
+def _fail_for(monkeypatch, stage_cls, subject: str, message: str):
+    original = stage_cls.run
+
+    def run(self, ctx):
+        if (ctx.parsed.subject if ctx.parsed else "") == subject:
+            raise RuntimeError(message)
+        return original(self, ctx)
+    monkeypatch.setattr(stage_cls, "run", run)
+
+
+@pytest.mark.parametrize("stage_cls,name", [(Parse, "parse"), (Thread, "thread")])
+def test_one_bad_mail_fails_alone_and_is_kept(services, accept, monkeypatch, stage_cls, name):
+    """Parse fails before the batch writes; thread fails after earlier mails of the batch wrote (the
+    batch is rolled back, the bad mail runs alone, the others again without it)."""
+    ids = [accept(_mail(n)) for n in range(5)]
+    if stage_cls is Parse:
+        original = Parse.run
+
+        def run(self, ctx):
+            if ctx.record.id == ids[2]:
+                raise RuntimeError("cannot read this one")
+            return original(self, ctx)
+        monkeypatch.setattr(Parse, "run", run)
+    else:
+        _fail_for(monkeypatch, Thread, "Order 2", "cannot read this one")
+    results = runner.process_batch(services, ids)
+    assert results == {**{i: "processed" for i in ids}, ids[2]: "failed"}
+    records = _records(services, ids)
+    bad = records[ids[2]]
+    assert bad.error == f"stage {name} failed: RuntimeError: cannot read this one"
+    assert bad.attempts == 1 and bad.message_id is None
+    assert [d["stage"] for d in bad.decisions] == ["intake", "pipeline"]
+    assert all(records[i].attempts == 1 and records[i].error is None for i in ids if i != ids[2])
+    assert _count(services, MailMessage) == 4
+    monkeypatch.undo()
+    assert runner.retry_failed(services) == {ids[2]: "processed"}
+
+
+def test_a_missing_file_fails_its_record_only(services, accept):
+    ids = [accept(_mail(n)) for n in range(3)]
+    with services.db.session() as session:
+        session.get(InboundRecord, ids[1]).raw_sha256 = "0" * 64
+    assert runner.process_batch(services, ids) == {ids[0]: "processed", ids[1]: "failed", ids[2]: "processed"}
+    assert "missing from the blob store" in _records(services, [ids[1]])[ids[1]].error
+
+
+def test_a_collision_in_a_batch_is_retried_alone(services, accept, monkeypatch):
+    """Another worker stores the same mail while the batch runs: the unique key stops the batch,
+    and the record, run again alone, finds the other copy."""
+    from sqlalchemy.exc import IntegrityError
+
+    ids = [accept(_mail(n)) for n in range(3)]
+    original = Thread.run
+    raised = []
+
+    def run(self, ctx):
+        if ctx.record.id == ids[1] and not raised:
+            raised.append(1)
+            raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+        return original(self, ctx)
+    monkeypatch.setattr(Thread, "run", run)
+    assert runner.process_batch(services, ids) == {i: "processed" for i in ids}
+    assert raised == [1]
+
+
+def test_records_done_or_missing_are_left_as_they_are(services, accept):
+    ids = [accept(_mail(n)) for n in range(2)]
+    assert runner.process_inbound(services, ids[0]) == "processed"
+    assert runner.process_batch(services, [ids[0], ids[1], 999_999]) == {
+        ids[0]: "processed", ids[1]: "processed", 999_999: "missing"}
+    assert _records(services, [ids[0]])[ids[0]].attempts == 1
+
+
+def test_batches_are_cut_to_the_batch_size(services, accept, monkeypatch, sql_statements):
+    monkeypatch.setattr(runner, "BATCH_SIZE", 2)
+    ids = [accept(_mail(n)) for n in range(5)]
+    sql_statements.clear()
+    assert set(runner.process_batch(services, ids).values()) == {"processed"}
+    loads = [s for s in sql_statements if s.startswith("SELECT inbound_records.id")]
+    assert len(loads) == 3  # 2 + 2 + 1
