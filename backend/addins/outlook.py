@@ -14,7 +14,7 @@ from ..config import PROJECT_ROOT
 from ..models import Company
 from . import cors, manifests
 from .auth import addin_login_required, authenticate, unauthorized
-from .resolve import parse_addresses, parse_choice, resolve
+from .resolve import MAX_BODY, MAX_SUBJECT, parse_addresses, parse_choice, parse_text, resolve
 
 api = Blueprint("addin", __name__, url_prefix="/api/v1/addin")
 assets = Blueprint("addin_assets", __name__)
@@ -36,6 +36,8 @@ class AddinResolveRequestSchema(Schema):
     bcc = fields.List(fields.Str())
     item = fields.Raw(allow_none=True, metadata={
         "description": 'null: automatic; "none": the company address; or {"item_type", "item_id"}'})
+    subject = fields.Str(metadata={"description": "The draft's subject: ranks several open deals"})
+    body = fields.Str(metadata={"description": "The draft's text: ranks several open deals"})
 
 
 class AddinCandidateSchema(Schema):
@@ -44,6 +46,8 @@ class AddinCandidateSchema(Schema):
     title = fields.Str()
     person_name = fields.Str()
     bcc_address = fields.Str(allow_none=True)
+    score = fields.Float(metadata={"description": "Deals, when several are open: 0-1, best first"})
+    reasons = fields.List(fields.Str(), metadata={"description": "The evidence behind the score, in words"})
 
 
 class AddinCandidatesSchema(Schema):
@@ -66,7 +70,7 @@ class AddinResolveSchema(Schema):
     address = fields.Str(metadata={"description": "The one Smart Bcc address the draft should carry"})
     reason = fields.Str()
     reason_code = fields.Str(metadata={"enum": ["chosen", "chosen-without-address", "none-chosen", "item-address",
-                                                "only-open-deal", "several-open-deals", "setting-off",
+                                                "only-open-deal", "confident-deal", "several-open-deals", "setting-off",
                                                 "no-open-deal", "no-known-recipients"]})
     needs_deal_choice = fields.Bool(metadata={
         "description": "The recipients' contacts have several open deals: the mail waits for a choice"})
@@ -78,6 +82,10 @@ class AddinResolveSchema(Schema):
     company_address = fields.Str()
     candidates = fields.Nested(AddinCandidatesSchema)
     replace = fields.List(fields.Str(), metadata={"description": "Smart Bcc addresses in Bcc to remove"})
+    deal_choice_policy = fields.Str(allow_none=True, metadata={
+        "description": "With several open deals: the company's policy (ask, suggest, auto_when_confident)"})
+    suggested = fields.Nested(AddinCandidateSchema, allow_none=True, metadata={
+        "description": "Under suggest: the deal to pre-select in the picker"})
 
 
 document("/addin/resolve", "post", "The Smart Bcc address for a draft, its candidates and what to replace",
@@ -92,9 +100,12 @@ def resolve_view():
     cc = parse_addresses(body.get("cc"), "cc")
     bcc = parse_addresses(body.get("bcc"), "bcc")
     choice = parse_choice(body.get("item"))
+    subject = parse_text(body.get("subject"), "subject", MAX_SUBJECT)
+    text = parse_text(body.get("body"), "body", MAX_BODY)
     session = db_session()
     company = session.get(Company, g.company_id)
-    return ok(resolve(session, actor(), company, _settings().mail_domain, to=to, cc=cc, bcc=bcc, choice=choice))
+    return ok(resolve(session, actor(), company, _settings().mail_domain, to=to, cc=cc, bcc=bcc, choice=choice,
+                      subject=subject, body=text))
 
 
 def _admin():

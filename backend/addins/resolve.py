@@ -56,7 +56,23 @@ def parse_addresses(raw, field: str) -> list[str]:
     return list(seen)
 
 
+MAX_SUBJECT, MAX_BODY = 998, 100_000
+
+
+def parse_text(raw, field: str, limit: int) -> str:
+    """The draft's subject or text, which the deal ranking reads; optional."""
+    if raw is None:
+        return ""
+    if not isinstance(raw, str) or "\x00" in raw or len(raw) > limit:
+        raise ApiError(400, "The request has invalid fields; see errors.",
+                       {field: [f"Send the draft's {field} as text of at most {limit} characters."]})
+    return raw
+
+
 def resolve(session: Session, actor: Actor, company: Company, mail_domain: str, *, to: list[str], cc: list[str],
-            bcc: list[str], choice: Choice) -> dict:
-    """The address for the draft, from the link rule-book (backend/domain/drafts.py)."""
-    return drafts.suggest(session, actor, company, mail_domain, to=to, cc=cc, bcc=bcc, choice=choice)
+            bcc: list[str], choice: Choice, subject: str = "", body: str = "") -> dict:
+    """The address for the draft, from the link rule-book (backend/domain/drafts.py); with several
+    open deals, the candidates come best first with their score and reasons, ranked on the
+    draft's subject and text as the pipeline ranks the sent mail (backend/domain/dealrank.py)."""
+    return drafts.suggest(session, actor, company, mail_domain, to=to, cc=cc, bcc=bcc, choice=choice,
+                          subject=subject, text=body)

@@ -32,6 +32,12 @@ class ThreadSchema(Schema):
     last_message_at = fields.DateTime(dump_only=True)
 
 
+class AcceptSuggestionSchema(Schema):
+    deal_id = fields.Int(validate=validate.Range(min=1, max=2**63 - 1), metadata={
+        "description": "The top suggestion the rep was shown; 409 when it is no longer that (or was closed or "
+                       "deleted). Left out: whatever is ranked first now"})
+
+
 class ThreadPatchSchema(Schema):
     deal_id = fields.Int(allow_none=True, validate=validate.Range(min=1))
     lead_id = fields.Int(allow_none=True, validate=validate.Range(min=1))

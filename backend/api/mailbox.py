@@ -3,6 +3,7 @@ from __future__ import annotations
 
 
 from flask import Blueprint, g, request
+from marshmallow import Schema, fields
 from sqlalchemy import Select, select
 
 from .. import models as m
@@ -10,8 +11,8 @@ from ..models import Attachment, InboundRecord, MailMessage, MailThread, Partici
 from .auth import login_required
 from .common import db_session, get_or_404, in_ids, json_body, ok, paginated, pagination, paging, services
 from .fastdump import dumper
-from .mail_schemas import (AttachmentSchema, CreateItemSchema, LinkSchema, MessageSchema, ParticipantSchema,
-                           ThreadPatchSchema, ThreadSchema)
+from .mail_schemas import (AcceptSuggestionSchema, AttachmentSchema, CreateItemSchema, LinkSchema, MessageSchema,
+                           ParticipantSchema, ThreadPatchSchema, ThreadSchema)
 from .openapi import FLAG, document
 from ..domain import manual, reasons, threads
 from ..domain.items import titles as titles_of
@@ -21,6 +22,40 @@ from ..domain.visibility import message_for, messages_linked_to, thread_for, vis
 from ..request_scope import actor, attachment_response
 
 bp = Blueprint("mailbox", __name__)
+
+
+# What one thread adds when it waits for a deal (documentation only: built by domain/manual.py).
+class EvidenceSchema(Schema):
+    rule = fields.Str(metadata={"description": "address-used, linked-before, similar-text, sender-owns, "
+                                               "recent-activity or unlinked-by-hand"})
+    points = fields.Float()
+    reason = fields.Str()
+
+
+class DealCandidateSchema(Schema):
+    item_type = fields.Str()
+    id = fields.Int()
+    title = fields.Str()
+    person_name = fields.Str()
+    score = fields.Float(metadata={"description": "0-1: the evidence's points over 100"})
+    reasons = fields.List(fields.Str(), metadata={"description": "The evidence, in words a rep reads"})
+    evidence = fields.List(fields.Nested(EvidenceSchema))
+
+
+class DealChoiceSchema(Schema):
+    policy = fields.Str(metadata={"enum": ["ask", "suggest", "auto_when_confident"]})
+    candidates = fields.List(fields.Nested(DealCandidateSchema), metadata={"description": "Best first"})
+    top = fields.Nested(DealCandidateSchema, allow_none=True)
+    suggested = fields.Nested(DealCandidateSchema, allow_none=True, metadata={
+        "description": "Pre-selected under the suggest policy; null otherwise"})
+
+
+class ThreadDetailSchema(ThreadSchema):
+    deal_choice = fields.Nested(DealChoiceSchema, allow_none=True, dump_only=True, metadata={
+        "description": "One thread only (not lists): when it needs a deal, the ranked candidates"})
+
+
+
 thread_schema, message_schema, link_schema = ThreadSchema(), MessageSchema(), LinkSchema()
 dump_thread_row, dump_link_row = dumper(thread_schema), dumper(link_schema)
 
@@ -31,7 +66,11 @@ document("/mailbox/mailThreads", "get", "Threads you can see, newest first", res
              ("needs_deal_choice", FLAG, "Only threads whose contact has several open deals to choose from."),
              ("include_total", FLAG, "Add additional_data.pagination.total, the number of matching threads "
                                      "(costs a count of all of them).")))
-document("/mailbox/mailThreads/{id}", "get", "One thread with its links", response=thread_schema)
+document("/mailbox/mailThreads/{id}", "get", "One thread with its links and, when it needs a deal, the ranked "
+         "candidates (deal_choice)", response=ThreadDetailSchema())
+document("/mailbox/mailThreads/{id}/accept-suggestion", "post",
+         "Link the thread to its top-ranked deal; 409 when that deal was closed or deleted meanwhile",
+         request=AcceptSuggestionSchema(), response=ThreadDetailSchema())
 document("/mailbox/mailThreads/{id}", "patch", "Link to a deal/lead/project, or share", request=ThreadPatchSchema())
 document("/mailbox/mailThreads/{id}/mailMessages", "get", "The messages of a thread, oldest first",
          response=message_schema, many=True, query=(("include_body", FLAG, "Add body_text and body_html."),))
@@ -119,7 +158,10 @@ def dump_threads(threads_: list) -> list[dict]:
 
 
 def dump_thread(thread: MailThread) -> dict:
-    return dump_threads([thread])[0]
+    """One thread, with the ranked deal candidates when it waits for a deal (lists leave them out)."""
+    data = dump_threads([thread])[0]
+    data["deal_choice"] = manual.deal_choice(db_session(), actor(), thread)
+    return data
 
 
 def dump_messages(messages: list, include_body: bool = False) -> list[dict]:
@@ -240,6 +282,16 @@ def post_link(thread_id: int):
     manual.link(db_session(), actor(), thread, data["item_type"], data["item_id"])
     db_session().commit()
     return ok(dump_thread(thread), 201)
+
+
+@bp.post("/mailbox/mailThreads/<int:thread_id>/accept-suggestion")
+@login_required
+def accept_suggestion(thread_id: int):
+    thread = thread_for(db_session(), actor(), thread_id)
+    data = AcceptSuggestionSchema().load(json_body() if request.content_length else {})
+    manual.accept_suggestion(db_session(), actor(), thread, data.get("deal_id"))
+    db_session().commit()
+    return ok(dump_thread(thread))
 
 
 @bp.delete("/mailbox/mailThreads/<int:thread_id>/links/<item_type>/<int:item_id>")

@@ -5,7 +5,7 @@ from flask import Blueprint, g
 from marshmallow import Schema, fields, validate
 
 from ..accounts import AccountError, change_company_domain
-from ..domain import senders
+from ..domain import dealevidence, dealrank, senders
 from .auth import login_required
 from .common import actor, db_session, json_body, ok, services
 from .errors import ApiError
@@ -19,6 +19,13 @@ class SmartBccSettingsSchema(Schema):
     default_sharing = fields.Str(validate=validate.OneOf(("private", "shared")))
     company_domain = fields.Str(validate=validate.Length(min=3, max=253))
     sender_verification = fields.Str(validate=validate.OneOf(("off", "flag", "reject")))
+    # What happens when a conversation's contacts have several open deals (admins; dealrank.py).
+    deal_choice_policy = fields.Str(validate=validate.OneOf(
+        dealrank.POLICIES, error=f"Use one of: {', '.join(dealrank.POLICIES)}."))
+    deal_choice_threshold = fields.Float(validate=validate.Range(
+        min=0, max=1, error="Use a number from 0 to 1, such as 0.6."))
+    deal_choice_margin = fields.Float(validate=validate.Range(
+        min=0, max=1, error="Use a number from 0 to 1, such as 0.3."))
 
 
 class AlternativeAddressSchema(Schema):
@@ -30,7 +37,8 @@ class ConfirmSchema(Schema):
 
 
 document("/settings/smart-bcc", "get", "Smart Bcc settings of the caller and the company")
-document("/settings/smart-bcc", "patch", "Change auto-linking, default sharing or (admins) the company domain",
+document("/settings/smart-bcc", "patch", "Change auto-linking, default sharing or (admins) the company domain, "
+         "sender verification and the deal choice policy (ask, suggest, auto_when_confident)",
          request=SmartBccSettingsSchema())
 document("/users/me/alternative-addresses", "get", "Your alternative sender addresses")
 document("/users/me/alternative-addresses", "post",
@@ -44,7 +52,9 @@ document("/alternative-addresses/confirm", "post", "Confirm an address with the 
 
 
 def smart_bcc_settings() -> dict:
-    return senders.smart_bcc_settings(db_session(), services().settings, actor())
+    data = senders.smart_bcc_settings(db_session(), services().settings, actor())
+    data.update(dealevidence.policy_settings(g.user.company))
+    return data
 
 
 @bp.get("/settings/smart-bcc")
@@ -71,6 +81,13 @@ def patch_settings():
             raise ApiError(403, "Only a company admin can change sender verification; ask your admin.",
                            {"sender_verification": ["Admins only."]})
         g.user.company.sender_auth_policy = data["sender_verification"]
+    deal_choice = [key for key in ("deal_choice_policy", "deal_choice_threshold", "deal_choice_margin") if key in data]
+    if deal_choice:
+        if not g.user.is_admin:
+            raise ApiError(403, "Only a company admin can change the deal choice policy; ask your admin.",
+                           {key: ["Admins only."] for key in deal_choice})
+        dealevidence.set_policy(g.user.company, policy=data.get("deal_choice_policy"),
+                            threshold=data.get("deal_choice_threshold"), margin=data.get("deal_choice_margin"))
     for key in ("link_emails_to_items", "default_sharing"):
         if key in data:
             setattr(g.user, key, data[key])

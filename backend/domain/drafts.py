@@ -63,7 +63,7 @@ def _bare(entry: dict) -> dict:
 
 
 def suggest(session: Session, actor: Actor, company: Company, mail_domain: str, *, to: list[str], cc: list[str],
-            bcc: list[str], choice: Choice, user_name: str | None = None) -> dict:
+            bcc: list[str], choice: Choice, user_name: str | None = None, subject: str = "", text: str = "") -> dict:
     """The address for the draft, why, the links its mail will get, the picker's candidates and
     the Bcc entries to drop. Contacts are the To and Cc recipients, as in the arrived copy (Bcc
     recipients are not in a sent mail's headers); company users and Smart Bcc addresses never are."""
@@ -72,8 +72,9 @@ def suggest(session: Session, actor: Actor, company: Company, mail_domain: str, 
     users = company_user_ids(session, company.id, visible)
     external = [a for a in visible if a not in users]
     contacts = contacts_by_address(session, company.id, external)
+    seen = dict(user_id=actor.user_id, subject=subject, text=text)  # what the deal ranking reads
     conv, verdict = judge(session, company.id, user_name=user_name or actor.name,
-                          link_emails_to_items=actor.link_emails_to_items, contacts=contacts, addressed=[])
+                          link_emails_to_items=actor.link_emails_to_items, contacts=contacts, addressed=[], **seen)
     # A deal or lead address already in the draft is the rep's pick when it is one of the
     # recipients' contacts' own items; an address left from other recipients is replaced. The
     # draft keeps one Smart Bcc address, and the rules then judge the draft as it will be sent.
@@ -83,7 +84,7 @@ def suggest(session: Session, actor: Actor, company: Company, mail_domain: str, 
     if picked:
         conv, verdict = judge(session, company.id, user_name=user_name or actor.name,
                               link_emails_to_items=actor.link_emails_to_items, contacts=contacts,
-                              addressed=addressed_items(session, company.id, picked))
+                              addressed=addressed_items(session, company.id, picked), **seen)
     names = {c.person_id: c.name for c in conv.contacts}
 
     def entry(item) -> dict:
@@ -98,8 +99,16 @@ def suggest(session: Session, actor: Actor, company: Company, mail_domain: str, 
                 seen.setdefault(item.id, item)
         return [entry(i) for i in list(seen.values())[:MAX_CANDIDATES]]
 
+    deals = pool(conv.open_deals)
+    ranking = verdict.ranking
+    if ranking is not None:  # several open deals: best first, with the evidence (dealrank.py)
+        by_id = {d["id"]: d for d in deals}
+        deals = [dict(by_id[r.item.id], score=r.score, reasons=r.reasons) for r in ranking.ranked if r.item.id in by_id]
+    suggested = ranking.suggested if ranking is not None and verdict.needs_deal_choice else None
     result = {"company_address": company_addr, "needs_deal_choice": verdict.needs_deal_choice,
-              "candidates": {"deals": pool(conv.open_deals), "leads": pool(conv.leads)},
+              "candidates": {"deals": deals, "leads": pool(conv.leads)},
+              "deal_choice_policy": ranking.policy.mode if ranking is not None else None,
+              "suggested": next((d for d in deals if d["id"] == suggested.item.id), None) if suggested else None,
               "links": [dict(entry(p.item), rule=p.rule) for p in verdict.proposals],
               "rules": [{"rule": o.rule, "hit": o.hit, "code": o.code, "reason": o.reason} for o in verdict.outcomes]}
     address, item = company_addr, None
@@ -122,8 +131,10 @@ def suggest(session: Session, actor: Actor, company: Company, mail_domain: str, 
         reason = verdict.outcomes[0].reason
     elif verdict.deal is not None and verdict.deal.bcc_token:
         deal = verdict.deal
-        address, item, code = _address(company, mail_domain, "deal", deal.bcc_token), _bare(entry(deal)), "only-open-deal"
-        reason = next(o.reason for o in verdict.outcomes if o.code == "deal-linked")
+        address, item = _address(company, mail_domain, "deal", deal.bcc_token), _bare(entry(deal))
+        decided = next(o for o in verdict.outcomes if o.code in ("deal-linked", "deal-confident"))
+        code = "only-open-deal" if decided.code == "deal-linked" else "confident-deal"
+        reason = decided.reason
     elif verdict.needs_deal_choice:
         code = "several-open-deals"
         reason = (f"The recipients' contacts have {len(verdict.candidates)} open deals: pick one, or the company "

@@ -15,6 +15,8 @@ from sqlalchemy import literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import Deal, Lead, Project
+from . import dealevidence, dealrank
+from .dealrank import DealFacts, DealHistory, DealPolicy, Ranking
 from .items import named
 from .sql import in_ids
 
@@ -53,6 +55,15 @@ class Conversation:
     # The thread's links so far: (item_type, id) -> removed by a user (a tombstone)?
     existing: dict[tuple[str, int], bool] = field(default_factory=dict)
     existing_titles: dict[tuple[str, int], str] = field(default_factory=dict)
+    # What ranks several open deals (backend/domain/dealrank.py), loaded only when there are.
+    user_id: int | None = None  # the rep who sent or forwarded it (the thread's owner)
+    viewer_id: int | None = None  # whose view of earlier conversations counts (default: user_id)
+    thread_id: int | None = None
+    subject: str = ""
+    text: str = ""
+    deal_policy: DealPolicy = field(default_factory=DealPolicy)
+    deal_facts: dict[int, DealFacts] = field(default_factory=dict)
+    deal_history: dict[int, DealHistory] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,7 +91,8 @@ class Verdict:
     proposals: list[Proposal] = field(default_factory=list)
     deal: Item | None = None  # the deal the conversation is (or will be) linked to
     needs_deal_choice: bool = False
-    candidates: list[Item] = field(default_factory=list)  # open deals to choose from
+    candidates: list[Item] = field(default_factory=list)  # open deals to choose from, best first
+    ranking: Ranking | None = None  # the candidates' scores and evidence
     outcomes: list[Outcome] = field(default_factory=list)
     stopped_by: str | None = None
 
@@ -254,10 +266,11 @@ class OnlyOpenDeal:
             return Outcome(self.name, False, "no-open-deal", "None of the contacts has an open deal.")
         if len(candidates) > 1:
             verdict.needs_deal_choice = True
-            verdict.candidates = candidates
+            verdict.ranking = dealrank.rank(conv, candidates)
+            verdict.candidates = [r.item for r in verdict.ranking.ranked]
             return Outcome(self.name, False, "needs-deal-choice",
                            f"{_names(with_deals)} {'have' if len(with_deals) > 1 else 'has'} {len(candidates)} "
-                           "open deals: no deal is linked until you pick one.", [d.key for d in candidates])
+                           "open deals: no deal is linked until you pick one.", [d.key for d in verdict.candidates])
         deal = candidates[0]
         if _removed(conv, deal.key):
             return Outcome(self.name, False, "deal-unlinked-by-hand",
@@ -270,8 +283,41 @@ class OnlyOpenDeal:
         return Outcome(self.name, True, "deal-linked", f"Linked because '{deal.title}' is {only}.", [deal.key])
 
 
+class ConfidentDeal:
+    name = "confident-deal"
+    description = ("With several open deals, the company's deal-choice policy applies to their ranking: ask, "
+                   "suggest the best one, or link it when its score clears the threshold and the margin.")
+
+    def check(self, conv: Conversation, verdict: Verdict) -> Outcome:
+        ranking = verdict.ranking
+        if not verdict.needs_deal_choice or ranking is None or ranking.top is None:
+            return Outcome(self.name, False, "no-ranking", "No choice between open deals to make.")
+        top, policy = ranking.top, ranking.policy
+        best = f"{named('deal', top.item.title)} (score {top.score:.2f})"
+        if policy.mode == "ask":
+            return Outcome(self.name, False, "deal-ask",
+                           f"The company asks the rep to pick; ranked first: {best}.", [top.item.key])
+        if policy.mode == "suggest":
+            return Outcome(self.name, False, "deal-suggested", f"Suggested: {best}; the rep confirms or picks "
+                           "another.", [top.item.key])
+        if not ranking.confident:
+            return Outcome(self.name, False, "deal-not-confident",
+                           f"Not confident enough to link {best}: it needs a score of at least "
+                           f"{policy.threshold:.2f} and a lead of {policy.margin:.2f} over the next deal "
+                           f"(it has {ranking.lead:.2f}); the rep picks.", [top.item.key])
+        verdict.needs_deal_choice = False
+        verdict.deal = top.item
+        verdict.proposals.append(Proposal(top.item, self.name, "auto", {
+            "score": top.score, "lead": round(ranking.lead, 3),
+            "evidence": [e.as_json() for e in top.evidence],
+            "person_ids": [c.person_id for c in conv.contacts if conv.open_deals.get(c.person_id)]}))
+        why = " ".join(top.reasons)
+        return Outcome(self.name, True, "deal-confident",
+                       f"Linked to {best}, ahead of the next deal by {ranking.lead:.2f}: {why}", [top.item.key])
+
+
 RULES: tuple[Rule, ...] = (ItemAddress(), AutomaticMail(), Contacts(), LinkSetting(), ContactLeads(),
-                           ContactProjects(), OnlyOpenDeal())
+                           ContactProjects(), OnlyOpenDeal(), ConfidentDeal())
 
 
 def run_rules(conv: Conversation, rules: tuple[Rule, ...] = RULES) -> Verdict:
@@ -308,4 +354,4 @@ def with_items(session: Session, company_id: int, conv: Conversation) -> Convers
     """``conv`` with its contacts' leads, projects and open deals loaded (the rules are pure)."""
     conv.leads, conv.projects, conv.open_deals = contact_items(
         session, company_id, [c.person_id for c in conv.contacts])
-    return conv
+    return dealevidence.load_evidence(session, company_id, conv)

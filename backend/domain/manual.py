@@ -6,12 +6,14 @@ from sqlalchemy.orm import Session
 
 from .. import addresses
 from ..mail.automatic import is_machine_address
-from ..models import MailMessage, MailThread, Participant, Person, PersonEmail, ThreadLink
+from ..models import Company, Deal, MailMessage, MailThread, Participant, Person, PersonEmail, ThreadLink, User
+from . import dealrank
 from .actor import Actor
-from .autolink import contacts_of
+from .autolink import contacts_of, conversation
+from .dealrank import DealPolicy, Ranked, Ranking
 from .errors import DomainError
 from .items import MODELS, check_references, named, require_item, titles
-from .linkrules import Item, contact_items
+from .linkrules import Item
 from .visibility import require_owner
 
 
@@ -73,18 +75,93 @@ def thread_contacts(session: Session, actor: Actor, thread: MailThread) -> list[
     return list(dict.fromkeys([*from_mail, *linked]))
 
 
-def deal_candidates(session: Session, actor: Actor, thread: MailThread) -> list[tuple[Item, str]]:
-    """The open deals of the conversation's contacts, with the contact's name: what the rep picks
-    from when several matched (the same candidates the link rule-book names)."""
+def deal_ranking(session: Session, actor: Actor, thread: MailThread) -> tuple[Ranking, dict[int, str]]:
+    """The open deals of the conversation's contacts, best first with their evidence (the same
+    ranking the pipeline made when the mail arrived: backend/domain/dealrank.py), and each deal's
+    contact name. The sender is the thread's owner; earlier conversations count when ``actor``
+    may see them."""
     contacts = contacts_of(session, actor.company_id, thread_contacts(session, actor, thread))
-    _leads, _projects, deals = contact_items(session, actor.company_id, [c.person_id for c in contacts])
-    out, seen = [], set()
+    newest = session.execute(
+        select(MailMessage.subject, MailMessage.body_text)
+        .where(MailMessage.thread_id == thread.id, MailMessage.deleted_at.is_(None))
+        .order_by(MailMessage.sent_at.desc(), MailMessage.id.desc()).limit(1)).first()
+    owner = session.scalar(select(User.name).where(User.id == thread.owner_id)) or ""
+    conv = conversation(session, actor.company_id, user_name=owner, link_emails_to_items=True, contacts=contacts,
+                        addressed=[], thread=thread, user_id=thread.owner_id, viewer_id=actor.user_id,
+                        subject=newest.subject if newest else thread.subject,
+                        text=newest.body_text if newest else "")
+    conv.deal_policy = DealPolicy.of(session.get(Company, actor.company_id))
+    deals: dict[int, Item] = {}
+    names: dict[int, str] = {}
     for contact in contacts:
-        for deal in deals[contact.person_id]:
-            if deal.id not in seen:
-                seen.add(deal.id)
-                out.append((deal, contact.name))
-    return out
+        for deal in conv.open_deals.get(contact.person_id, []):
+            deals.setdefault(deal.id, deal)
+            names.setdefault(deal.id, contact.name)
+    return dealrank.rank(conv, list(deals.values())), names
+
+
+def deal_candidates(session: Session, actor: Actor, thread: MailThread) -> list[tuple[Item, str]]:
+    """The open deals of the conversation's contacts, best first, with the contact's name: what
+    the rep picks from when several matched (the same candidates the link rule-book names)."""
+    ranking, names = deal_ranking(session, actor, thread)
+    return [(r.item, names.get(r.item.id, "")) for r in ranking.ranked]
+
+
+def ranked_json(ranked: Ranked, person_name: str = "") -> dict:
+    return {"item_type": "deal", "id": ranked.item.id, "title": ranked.item.title, "person_name": person_name,
+            "score": ranked.score, "reasons": ranked.reasons, "evidence": [e.as_json() for e in ranked.evidence]}
+
+
+def deal_choice(session: Session, actor: Actor, thread: MailThread) -> dict | None:
+    """What a thread waiting for a deal shows: the policy, the candidates best first (score,
+    reasons) and the pre-selected one under ``suggest``; None when it waits for nothing."""
+    if not thread.needs_deal_choice:
+        return None
+    ranking, names = deal_ranking(session, actor, thread)
+    suggested = ranking.suggested
+    return {"policy": ranking.policy.mode,
+            "candidates": [ranked_json(r, names.get(r.item.id, "")) for r in ranking.ranked],
+            "top": ranked_json(ranking.top, names.get(ranking.top.item.id, "")) if ranking.top else None,
+            "suggested": ranked_json(suggested, names.get(suggested.item.id, "")) if suggested else None}
+
+
+def accept_suggestion(session: Session, actor: Actor, thread: MailThread,
+                      deal_id: int | None = None) -> tuple[ThreadLink, Ranked]:
+    """The rep accepts the top-ranked deal (``deal_id``: the one they were shown, checked to be
+    it still). 409 with a sentence when the thread no longer waits for a deal, or that deal was
+    deleted, closed or is no longer a candidate: nothing is linked then."""
+    live = live_links(thread, "deal")
+    if live:
+        title = titles(session, actor.company_id, [("deal", live[0].item_id)]).get(("deal", live[0].item_id), "")
+        raise DomainError(409, f"This conversation is already linked to {named('deal', title)}; "
+                               "reload it to see its links.")
+    if deal_id is not None:
+        # Locked while it is checked and linked: a deal closed at the same moment waits for us.
+        row = session.execute(select(Deal.id, Deal.title, Deal.status).where(
+            Deal.company_id == actor.company_id, Deal.id == deal_id).with_for_update()).first()
+        if row is None:
+            raise DomainError(409, "The suggested deal was deleted meanwhile; pick another deal from the list.",
+                              {"deal_id": ["Deleted."]})
+        if row.status != "open":
+            raise DomainError(409, f"{named('deal', row.title).capitalize()} was marked {row.status} meanwhile: "
+                                   "closed deals are not linked; pick another deal from the list.",
+                              {"deal_id": [f"Marked {row.status}."]})
+    ranking, _names = deal_ranking(session, actor, thread)
+    top = ranking.top
+    if top is None or top.excluded:
+        raise DomainError(409, "There is no open deal to suggest for this conversation any more; find a deal "
+                               "or create one.")
+    if deal_id is not None and top.item.id != deal_id:
+        listed = any(r.item.id == deal_id for r in ranking.ranked)
+        raise DomainError(409, f"{named('deal', top.item.title).capitalize()} is now ranked first"
+                               f"{'' if listed else ' and the deal you saw is no longer a candidate'}; "
+                               "reload the conversation and choose again.", {"deal_id": ["No longer the top suggestion."]})
+    link = set_deal(session, actor, thread, top.item.id)
+    link.rule = "accepted-suggestion"
+    link.facts = {"score": top.score, "evidence": [e.as_json() for e in top.evidence]}
+    link.reason = f"suggested (score {top.score:.2f}) and accepted by {actor.name}"
+    session.flush()
+    return link, top
 
 
 def _external_participants(session: Session, thread: MailThread) -> list[Participant]:

@@ -18,7 +18,9 @@ class Links:
             contacts=autolink.contacts_of(ctx.session, ctx.company_id,
                                           (p.person_id for p in ctx.participants if p.external)),
             addressed=autolink.addressed_items(ctx.session, ctx.company_id, addressed),
-            automatic=ctx.parsed.auto_kind, thread=thread)
+            automatic=ctx.parsed.auto_kind, thread=thread, user_id=ctx.user.id,
+            subject=ctx.view.subject if ctx.view else ctx.parsed.subject,
+            text=ctx.view.text if ctx.view else ctx.parsed.text)
         if not ctx.new_thread and autolink.inherited(conv):
             ctx.decide(self.name, "inherited", autolink.inherited(conv))
         autolink.apply(ctx.session, ctx.company_id, thread, verdict)
@@ -26,6 +28,9 @@ class Links:
             extra = {}
             if outcome.code == "needs-deal-choice":
                 extra["candidates"] = [item_id for _kind, item_id in outcome.items]
+                if verdict.ranking is not None:
+                    extra["ranking"] = [{"deal_id": r.item.id, "score": r.score, "reasons": r.reasons}
+                                        for r in verdict.ranking.ranked]
             elif len(outcome.items) == 1 and outcome.hit:
                 extra.update(item_type=outcome.items[0][0], item_id=outcome.items[0][1])
             ctx.decide(self.name, outcome.code, outcome.reason, rule=outcome.rule, hit=outcome.hit, **extra)

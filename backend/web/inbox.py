@@ -18,7 +18,7 @@ from .blueprint import bp
 from .auth import signin_required
 from .format import ITEM_LABELS, PAGE_SIZE, page_count, page_number
 from .headers import mail_body_csp
-from .lookup import Found, search_items, user_names
+from .lookup import search_items, user_names
 from .sanitize import inline_image_uri, sanitize_mail_html
 
 LINK_ORDER = ("person", "deal", "lead", "project")
@@ -145,8 +145,7 @@ def thread_view(thread_id: int):
         links=link_rows(thread.links), removed=removed,
         removed_titles=item_titles(db_session(), g.company_id, ((lk.item_type, lk.item_id) for lk in removed)),
         is_owner=thread.owner_id == g.user.id, owner_name=user_names([thread.owner_id]).get(thread.owner_id, ""),
-        candidates=[Found("deal", deal.id, deal.title, name) for deal, name in
-                    manual.deal_candidates(db_session(), actor(), thread)] if thread.needs_deal_choice else [],
+        deal_choice=manual.deal_choice(db_session(), actor(), thread),
         show_images=show_images, blocked_images=blocked, find_type=find_type, find_term=find_term,
         found=found, unknown=_external_unknown(messages), arrivals=arrivals)
 

@@ -61,6 +61,26 @@ def thread_link(thread_id: int):
     return _back(thread_id)
 
 
+@bp.post("/inbox/threads/<int:thread_id>/accept")
+@signin_required
+def thread_accept(thread_id: int):
+    """The 'Accept the suggestion' button: links the top-ranked deal the rep saw (backend/domain/dealrank.py)."""
+    thread = thread_for(db_session(), actor(), thread_id)
+    raw = request.form.get("deal_id", "")
+    if not (raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_ID):
+        flash("Reload the conversation and choose 'Accept the suggestion' again.", "error")
+        return _back(thread_id)
+    try:
+        link, top = manual.accept_suggestion(db_session(), actor(), thread, int(raw))
+        db_session().commit()
+    except ApiError as exc:
+        db_session().rollback()
+        flash(exc.message, "error")
+        return _back(thread_id)
+    flash(f"Linked to deal '{top.item.title}', the suggested deal.", "ok")
+    return _back(thread_id)
+
+
 @bp.post("/inbox/threads/<int:thread_id>/unlink")
 @signin_required
 def thread_unlink(thread_id: int):

@@ -26,7 +26,7 @@ def check(rule, conversation, verdict=None):
 def test_the_rules_have_names_and_descriptions_and_run_in_order():
     names = [r.name for r in RULES]
     assert names == ["item-address", "automatic-mail", "contacts", "link-setting", "contact-leads",
-                     "contact-projects", "only-open-deal"]
+                     "contact-projects", "only-open-deal", "confident-deal"]
     assert all(r.description.endswith(".") for r in RULES)
 
 
@@ -114,5 +114,6 @@ def test_a_deal_unlinked_by_hand_is_not_linked_again_and_no_deal_is_a_miss():
 def test_every_outcome_is_recorded_as_a_hit_or_a_miss():
     verdict = run_rules(conv(contacts=[BOB], open_deals={1: [BOB_DEAL]}, leads={1: [BOB_LEAD]}))
     assert [o.rule for o in verdict.hits] == ["contacts", "contact-leads", "only-open-deal"]
-    assert [o.rule for o in verdict.misses] == ["item-address", "automatic-mail", "link-setting", "contact-projects"]
+    assert [o.rule for o in verdict.misses] == ["item-address", "automatic-mail", "link-setting", "contact-projects",
+                                                "confident-deal"]
     assert all(o.reason for o in verdict.outcomes)

@@ -26,6 +26,11 @@ def _decided(ctx, stage: str) -> dict[str, dict]:
     return {d["outcome"]: d for d in ctx.decisions if d["stage"] == stage}
 
 
+def _deal_rule(ctx) -> dict:
+    """The only-open-deal rule's decision (the deal-choice policy's own decision follows it)."""
+    return next(d for d in ctx.decisions if d["stage"] == "links" and d.get("rule") == "only-open-deal")
+
+
 def _naive(when: datetime) -> datetime:
     return when.replace(tzinfo=None)
 
@@ -36,6 +41,7 @@ def test_links_two_contacts_with_an_open_deal_each_ask_for_a_choice(kit):
     bob, carol = kit.person("Bob Buyer", "bob@cust.example"), kit.person("Carol Client", "carol@cust.example")
     bob_deal, carol_deal = kit.deal("Bob's first order", bob), kit.deal("Carol's order", carol)
     ctx, decision = kit.stage(mail(ALICE, BOB, "Quote", cc=CAROL), "links")
+    decision = _deal_rule(ctx)
     assert set(_links(ctx)) == {("person", bob.id), ("person", carol.id)}
     assert ctx.thread.needs_deal_choice is True
     assert (decision["outcome"], decision["rule"], decision["hit"]) == ("needs-deal-choice", "only-open-deal", False)
@@ -52,6 +58,7 @@ def test_links_the_only_open_deal_with_its_rule_and_facts(kit):
     kit.deal("An old won deal", bob, status="won")
     deal = kit.deal("Bob's first order", bob)
     ctx, decision = kit.stage(mail(ALICE, BOB, "Quote"), "links")
+    decision = _deal_rule(ctx)
     link = _links(ctx)[("deal", deal.id)]
     assert (link.origin, link.rule, link.facts) == ("auto", "only-open-deal", {"person_ids": [bob.id]})
     assert not link.removed
@@ -97,6 +104,7 @@ def test_links_a_reply_inherits_the_conversations_links(kit):
     first = kit.process(mail(ALICE, BOB, "Quote", msgid="q1@acme.example"))
     kit.deal("A second open deal, later", bob)
     ctx, decision = kit.stage(mail(BOB, ALICE, "Re: Quote", extra="In-Reply-To: <q1@acme.example>"), "links")
+    decision = _deal_rule(ctx)
     assert ctx.thread is first.thread and set(_links(ctx)) == {("person", bob.id), ("deal", deal.id)}
     inherited = _decided(ctx, "links")["inherited"]
     assert inherited["reason"] == "This conversation's links apply: Bob Buyer, deal 'Bob's first order'."

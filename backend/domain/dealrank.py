@@ -1,0 +1,375 @@
+"""Ranking a conversation's candidate deals by evidence, and the company's deal-choice policy.
+
+When the contacts of a conversation have several open deals, the link rule-book
+(backend/domain/linkrules.py, rules ``only-open-deal`` and ``confident-deal``) asks this module to
+rank them. Each piece of evidence is a small named rule (like the link rules: a ``name``, a
+``description`` and a ``weigh`` that returns points and a sentence a rep reads, or nothing):
+
+  address-used      the deal's own Smart Bcc address was used on an earlier mail with these contacts
+  linked-before     an earlier conversation with these contacts was linked to the deal
+  similar-text      the subject and text name words of the deal's title or its organisation
+  sender-owns       the rep who sent (or forwarded) the mail owns the deal
+  recent-activity   the deal with the most recent mail with these contacts
+  unlinked-by-hand  a deal the rep unlinked from this conversation drops to the bottom
+
+Only open deals are candidates: won and lost deals do not count, and neither do conversations
+linked to them. A deal's score is its points over 100, kept within 0-1; ties keep the order the
+rep saw before ranking existed (the contacts' order: From, To, Cc; then the oldest deal first).
+
+The company's policy (``Company.deal_choice_policy``) says what happens with the ranking:
+
+  ``ask``                  needs a choice; the candidates are listed best first (the default)
+  ``suggest``              needs a choice; the top candidate is pre-selected
+  ``auto_when_confident``  the top candidate is linked when its score is at least the threshold
+                           and leads the second by at least the margin; otherwise as ``ask``
+
+The pipeline (through the rule-book), the add-ins' ``resolve`` and the thread page all rank with
+``rank`` on a ``Conversation`` loaded by ``dealevidence.load_evidence``: they agree.
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from ..models import Company
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .linkrules import Conversation, Item
+
+POLICIES = ("ask", "suggest", "auto_when_confident")
+DEFAULT_POLICY = "ask"
+DEFAULT_THRESHOLD = 0.8
+DEFAULT_MARGIN = 0.3
+POLICY_WORDS = {
+    "ask": "Ask: the rep picks; the best candidates are listed first.",
+    "suggest": "Suggest: the rep picks; the best candidate is pre-selected.",
+    "auto_when_confident": "Link automatically when confident; otherwise the rep picks.",
+}
+FULL = 100.0  # points for a score of 1
+TEXT_CHARS = 20_000  # of a mail's text read for similarity
+
+
+def policy_error(policy, threshold, margin) -> dict[str, list[str]]:
+    """Field messages for a policy, threshold or margin out of range (empty when all are fine);
+    ``None`` means "not given"."""
+    errors: dict[str, list[str]] = {}
+    if policy is not None and policy not in POLICIES:
+        errors["deal_choice_policy"] = [f"Use one of: {', '.join(POLICIES)}."]
+    for name, value in (("deal_choice_threshold", threshold), ("deal_choice_margin", margin)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            errors[name] = ["Use a number from 0 to 1, such as 0.6."]
+    return errors
+
+
+@dataclass(frozen=True)
+class DealPolicy:
+    mode: str = DEFAULT_POLICY
+    threshold: float = DEFAULT_THRESHOLD
+    margin: float = DEFAULT_MARGIN
+
+    @classmethod
+    def of(cls, company: Company | None) -> "DealPolicy":
+        if company is None:
+            return cls()
+        return cls(company.deal_choice_policy or DEFAULT_POLICY,
+                   float(company.deal_choice_threshold if company.deal_choice_threshold is not None
+                         else DEFAULT_THRESHOLD),
+                   float(company.deal_choice_margin if company.deal_choice_margin is not None else DEFAULT_MARGIN))
+
+
+@dataclass(frozen=True)
+class DealFacts:
+    """What the evidence reads of a candidate deal besides its title."""
+
+    owner_id: int | None = None
+    organization: str = ""
+
+
+@dataclass
+class DealHistory:
+    """Earlier conversations (other than this one) with the contacts, linked to one deal."""
+
+    threads: set[int] = field(default_factory=set)
+    by_address: set[int] = field(default_factory=set)  # of those, linked through the deal's own address
+    person_ids: set[int] = field(default_factory=set)  # which of the contacts took part
+    last_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    rule: str
+    points: float
+    reason: str
+
+    def as_json(self) -> dict:
+        return {"rule": self.rule, "points": round(self.points, 1), "reason": self.reason}
+
+
+@dataclass
+class Ranked:
+    item: "Item"
+    score: float
+    evidence: list[Evidence]
+    excluded: bool = False  # unlinked by hand: never linked automatically
+
+    @property
+    def reasons(self) -> list[str]:
+        return [e.reason for e in self.evidence]
+
+
+@dataclass
+class Ranking:
+    ranked: list[Ranked]
+    policy: DealPolicy
+
+    @property
+    def top(self) -> Ranked | None:
+        return self.ranked[0] if self.ranked else None
+
+    @property
+    def lead(self) -> float:
+        """How far the top candidate is ahead of the second (its score when it is alone)."""
+        if not self.ranked:
+            return 0.0
+        second = self.ranked[1].score if len(self.ranked) > 1 else 0.0
+        return self.ranked[0].score - second
+
+    @property
+    def confident(self) -> bool:
+        top = self.top
+        return (top is not None and not top.excluded and top.score > 0
+                and top.score >= self.policy.threshold and self.lead >= self.policy.margin - 1e-9)
+
+    @property
+    def suggested(self) -> Ranked | None:
+        """The candidate pre-selected for the rep: the top one under ``suggest`` (``ask``, and
+        ``auto_when_confident`` when not confident, pre-select nothing)."""
+        top = self.top
+        if top is None or top.excluded or self.policy.mode != "suggest":
+            return None
+        return top
+
+
+class EvidenceRule(Protocol):
+    name: str
+    description: str
+
+    def weigh(self, conv: "Conversation", deal: "Item", ctx: "_Context") -> Evidence | None: ...
+
+
+# --- words -------------------------------------------------------------------------------------
+
+_STOP = frozenset("""
+a an and are as at be but by can could deal do for from has have hi hello how i if in into is it its
+let me my no not of on or our please re fw fwd aw sv wg so some that the their them then there these
+this those to up us was we were what when where which who will with would you your about any all also
+been just more new next now one only other out over thanks thank regards best get got here see sent
+shall should than too very via yes dear kind call week today tomorrow monday tuesday wednesday thursday
+friday following follow quick question update note mail email message attached attachment order
+""".split())
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def words(text: str | None) -> set[str]:
+    """The meaningful words of a text, lower-cased and folded (ASCII where possible), with a
+    plural 's' dropped; quoted lines (starting with '>') are left out."""
+    if not text:
+        return set()
+    lines = [ln for ln in text[:TEXT_CHARS].splitlines() if not ln.lstrip().startswith(">")]
+    folded = unicodedata.normalize("NFKD", " ".join(lines).lower())
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    out = set()
+    for word in _WORD.findall(folded):
+        if len(word) < 3 or word in _STOP or word.isdigit() and len(word) < 4:
+            continue
+        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        out.add(word)
+    return out
+
+
+@dataclass
+class _Context:
+    """Computed once per ranking: the conversation's words and what the candidates share."""
+
+    subject: set[str]
+    text: set[str]
+    title_words: dict[int, set[str]]
+    org_words: dict[int, set[str]]
+    common_title: set[str]
+    weight: dict[str, float]  # a title word's weight: 1 in one candidate's title, 0 in all of them
+    common_org: set[str]
+    newest_activity: int | None  # the deal id with the most recent mail with the contacts
+    history_total: int  # earlier conversations with the contacts linked to any candidate
+    sender_owns_all: bool
+
+
+def _quoted(found: list[str]) -> str:
+    shown = [f"'{w}'" for w in sorted(found)[:4]]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+def _names(conv: "Conversation", person_ids: set[int]) -> str:
+    names = [c.name for c in conv.contacts if c.person_id in person_ids] or ["these contacts"]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _day(moment: datetime | None) -> str:
+    return f"{moment.day} {moment:%b %Y}" if moment else "an earlier day"
+
+
+class AddressUsed:
+    name = "address-used"
+    description = "The deal's own Smart Bcc address was used on an earlier mail with these contacts."
+    points = 10.0
+
+    def weigh(self, conv, deal, ctx):
+        hist = conv.deal_history.get(deal.id)
+        if hist is None or not hist.by_address:
+            return None
+        count = len(hist.by_address)
+        times = "an earlier mail" if count == 1 else f"{count} earlier conversations"
+        return Evidence(self.name, self.points,
+                        f"Its own Smart Bcc address was used on {times} with {_names(conv, hist.person_ids)}.")
+
+
+class LinkedBefore:
+    name = "linked-before"
+    description = ("Earlier conversations with these contacts were linked to the deal: points by its share of "
+                   "them.")
+    points = 25.0
+
+    def weigh(self, conv, deal, ctx):
+        hist = conv.deal_history.get(deal.id)
+        if hist is None or not hist.threads or not ctx.history_total:
+            return None
+        count = len(hist.threads)
+        share = count / ctx.history_total
+        what = (f"{count} of the {ctx.history_total} earlier conversations" if ctx.history_total > 1
+                else "The earlier conversation")
+        return Evidence(self.name, self.points * share,
+                        f"{what} with {_names(conv, hist.person_ids)} {'was' if count == 1 else 'were'} "
+                        "linked to it.")
+
+
+class SimilarText:
+    name = "similar-text"
+    description = ("The subject and text name words of the deal's title (weighted by how few candidates share "
+                   "them) or its organisation.")
+    subject_points = 60.0
+    text_points = 40.0
+    org_points = 10.0
+
+    def weigh(self, conv, deal, ctx):
+        title = ctx.title_words.get(deal.id, set())
+        total = sum(ctx.weight.get(w, 0.0) for w in title)
+        points, said = 0.0, []
+        if total > 0:
+            in_subject = {w for w in title & ctx.subject if ctx.weight.get(w, 0.0) > 0}
+            in_text = {w for w in title & ctx.text if ctx.weight.get(w, 0.0) > 0} - in_subject
+            points += self.subject_points * sum(ctx.weight[w] for w in in_subject) / total
+            points += self.text_points * sum(ctx.weight[w] for w in in_text) / total
+            if in_subject:
+                said.append(f"the subject names {_quoted(in_subject)} from its title")
+            if in_text:
+                said.append(f"the text names {_quoted(in_text)} from its title")
+        org = ctx.org_words.get(deal.id, set()) - ctx.common_org
+        if org and org & (ctx.subject | ctx.text):
+            points += self.org_points
+            said.append(f"it mentions its organisation, {(conv.deal_facts.get(deal.id) or DealFacts()).organization}")
+        if not said:
+            return None
+        sentence = "; ".join(said)
+        return Evidence(self.name, points, sentence[:1].upper() + sentence[1:] + ".")
+
+
+class SenderOwns:
+    name = "sender-owns"
+    description = "The rep who sent (or forwarded) the mail owns the deal (and not every candidate)."
+    points = 10.0
+
+    def weigh(self, conv, deal, ctx):
+        facts = conv.deal_facts.get(deal.id)
+        if facts is None or conv.user_id is None or facts.owner_id != conv.user_id or ctx.sender_owns_all:
+            return None
+        return Evidence(self.name, self.points, f"{conv.user_name} owns it.")
+
+
+class RecentActivity:
+    name = "recent-activity"
+    description = "The deal with the most recent mail with these contacts."
+    points = 20.0
+
+    def weigh(self, conv, deal, ctx):
+        if ctx.newest_activity != deal.id:
+            return None
+        hist = conv.deal_history[deal.id]
+        return Evidence(self.name, self.points,
+                        f"It has the most recent mail with {_names(conv, hist.person_ids)} ({_day(hist.last_at)}).")
+
+
+class UnlinkedByHand:
+    name = "unlinked-by-hand"
+    description = "A deal unlinked from this conversation by hand is ranked last and never linked automatically."
+    points = -FULL
+
+    def weigh(self, conv, deal, ctx):
+        if not conv.existing.get(("deal", deal.id), False):
+            return None
+        return Evidence(self.name, self.points, "It was unlinked from this conversation by hand.")
+
+
+EVIDENCE: tuple[EvidenceRule, ...] = (AddressUsed(), LinkedBefore(), SimilarText(), SenderOwns(), RecentActivity(),
+                                      UnlinkedByHand())
+
+
+def _context(conv: "Conversation", candidates: list["Item"]) -> _Context:
+    title_words = {d.id: words(d.title) for d in candidates}
+    org_words = {d.id: words((conv.deal_facts.get(d.id) or DealFacts()).organization) for d in candidates}
+
+    def common(by_id: dict[int, set[str]]) -> set[str]:
+        sets = list(by_id.values())
+        return set.intersection(*sets) if len(sets) > 1 else set()
+
+    dated = [(h.last_at, deal_id) for deal_id, h in conv.deal_history.items()
+             if h.last_at is not None and deal_id in title_words]
+    newest = None
+    if dated:
+        dated.sort(reverse=True)
+        if len(dated) == 1 or dated[0][0] > dated[1][0]:
+            newest = dated[0][1]
+    subject = words(conv.subject)
+    threads = set().union(*(h.threads for d, h in conv.deal_history.items() if d in title_words)) \
+        if conv.deal_history else set()
+    owners = {(conv.deal_facts.get(d.id) or DealFacts()).owner_id for d in candidates}
+    count = len(candidates)
+    seen: dict[str, int] = {}
+    for ws in title_words.values():
+        for w in ws:
+            seen[w] = seen.get(w, 0) + 1
+    weight = {w: (math.log(count / n) / math.log(count) if count > 1 else 1.0) for w, n in seen.items()}
+    return _Context(subject, words(conv.text) - subject, title_words, org_words, common(title_words), weight,
+                    common(org_words), newest, len(threads), owners == {conv.user_id})
+
+
+def rank(conv: "Conversation", candidates: list["Item"], rules: tuple[EvidenceRule, ...] = EVIDENCE) -> Ranking:
+    """The candidates best first, each with its score (0-1) and evidence."""
+    ctx = _context(conv, candidates)
+    ranked = []
+    for deal in candidates:
+        evidence = [e for e in (rule.weigh(conv, deal, ctx) for rule in rules) if e is not None]
+        points = sum(e.points for e in evidence)
+        ranked.append(Ranked(deal, round(max(0.0, min(1.0, points / FULL)), 3), evidence,
+                             excluded=any(e.rule == UnlinkedByHand.name for e in evidence)))
+    ranked.sort(key=lambda r: (r.excluded, -r.score))  # stable: ties keep the candidates' order
+    return Ranking(ranked, conv.deal_policy)
+
+
+def candidate_ids(conv: "Conversation") -> list[int]:
+    return list(dict.fromkeys(d.id for c in conv.contacts for d in conv.open_deals.get(c.person_id, [])))
