@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from . import addresses
 from .models import Company, CompanyAddressAlias, User
+from .domain.passwords import password_problem
 from .security import hash_password, new_api_token, new_inbound_secret
 
 DOMAIN_RE = re.compile(r"^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
@@ -79,8 +80,9 @@ def create_user(session: Session, company_id: int, email: str, name: str, *,
     if session.scalar(select(User.id).where(User.email == email)):
         raise AccountError(f"A user with the address {email} already exists.")
     name = (name or "").strip() or email.split("@")[0]
-    if password is not None and len(password) < 8:
-        raise AccountError("The password needs at least 8 characters.")
+    problem = password_problem(password, email=email, name=name) if password is not None else None
+    if problem:
+        raise AccountError(problem)
     token, token_hash = new_api_token()
     user = User(company_id=company.id, email=email, name=name, role="admin" if admin else "member",
                 api_token_hash=token_hash,

@@ -27,6 +27,12 @@ class DemoInfo:
     api_token: str
     inbound_secret: str | None
     created: bool
+    changed_passwords: tuple[str, ...] = ()  # demo users who chose their own password: kept as is
+
+    def _password_of(self, email: str) -> str:
+        if email in self.changed_passwords:
+            return "(the password you chose; kept)"
+        return self.password
 
     def banner(self, settings) -> str:
         bcc = addresses.company_address(self.slug, settings.mail_domain)
@@ -34,8 +40,8 @@ class DemoInfo:
             "",
             "Smart Bcc demo company " + ("created" if self.created else "already there (same credentials)"),
             f"  web:                {settings.base_url}/",
-            f"  sign in:            {self.email} / {self.password}  (admin)",
-            f"                      {DEMO_REP} / {self.password}  (member)",
+            f"  sign in:            {self.email} / {self._password_of(self.email)}  (admin)",
+            f"                      {DEMO_REP} / {self._password_of(DEMO_REP)}  (member)",
             f"  API token:          {self.api_token}",
             f"  Smart Bcc address:  {bcc}",
             f"  SMTP:               {settings.smtp_host}:{settings.smtp_port}",
@@ -85,12 +91,19 @@ def seed_demo(services) -> DemoInfo:
             _seed_crm(session, company.id, admin.id)
         # Both demo users share the printed password, so a newcomer can try
         # sharing a thread between two sessions.
-        for user in session.scalars(select(User).where(User.email.in_((DEMO_ADMIN, DEMO_REP)))):
-            if not check_password(user.password_hash, password):
+        # ...unless a user chose their own password (Settings > Your account, or a reset link): a
+        # second `make run` keeps it, and the banner says so instead of printing a password that fails.
+        changed = []
+        for user in session.scalars(select(User).where(User.email.in_((DEMO_ADMIN, DEMO_REP)))
+                                    .order_by(User.email)):
+            if user.password_changed_at is not None:
+                changed.append(user.email)
+            elif not check_password(user.password_hash, password):
                 user.password_hash = hash_password(password)
         if admin.api_token_hash != hash_token(token):
             admin.api_token_hash = hash_token(token)
-        return DemoInfo(company.id, company.slug, admin.email, password, token, inbound_secret, created)
+        return DemoInfo(company.id, company.slug, admin.email, password, token, inbound_secret, created,
+                        tuple(changed))
 
 
 def _seed_crm(session, company_id: int, owner_id: int) -> None:

@@ -184,7 +184,7 @@ def test_user_create_with_a_duplicate_email_is_one_error_line(company, migrated)
 def test_user_create_with_a_short_password_is_one_error_line(company, migrated):
     result = migrated("user", "create", "--company-id", str(company["id"]), "--email", "a@acme.example",
                       "--name", "A", "--password", "short")
-    _assert_one_line_error(result, "8 characters")
+    _assert_one_line_error(result, "10 characters")
     assert _count(migrated.database_url, User) == 0
 
 

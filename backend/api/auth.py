@@ -1,33 +1,50 @@
 """Bearer-token authentication for the API; sets g.user and g.company_id."""
 from __future__ import annotations
 
+import logging
 from functools import wraps
 
 from flask import g, request
-from sqlalchemy import select
 
+from ..domain import users
 from ..models import User
-from ..security import hash_token
-from .common import db_session
+from .common import db_session, services
 from .errors import ApiError
+
+log = logging.getLogger(__name__)
 
 UNAUTHORIZED = ApiError(
     401,
-    "Missing or invalid API token. Send 'Authorization: Bearer <api_token>'; "
-    "`smartbcc user create` prints a token.",
+    "Missing or invalid API token. Send 'Authorization: Bearer <api_token>'; make a token on "
+    "Settings > Your account (or `smartbcc user create` prints one).",
     headers={"WWW-Authenticate": 'Bearer realm="smartbcc"'},
 )
 
 
 def user_from_bearer() -> User | None:
+    """The active user of the request's bearer token: a personal API token (Settings > Your account)
+    or the account token `smartbcc user create` prints. A revoked token, or any token of a
+    deactivated user, is refused on its next request."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    user = db_session().scalar(select(User).where(User.api_token_hash == hash_token(token.strip())))
-    if user is None or not user.active:
+    found = users.token_owner(db_session(), token.strip())
+    if found is None:
         return None
+    user, token_id = found
+    if token_id is not None:
+        _record_use(token_id)
     return user
+
+
+def _record_use(token_id: int) -> None:
+    # Its own short transaction, at most once a minute per token: the request's session stays as it is.
+    try:
+        with services().db.session() as session:
+            users.mark_used(session, token_id)
+    except Exception:  # a "last used" date is never worth refusing the request for
+        log.warning("could not record the use of API token %s", token_id, exc_info=True)
 
 
 def enforce_api_limits(user: User) -> None:

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timezone
 from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from ..request_scope import db_session, services
 from ..api.errors import error_response
+from ..domain import password_reset
+from ..domain.errors import DomainError
+from ..request_scope import db_session, services
 from ..models import User
 from ..ratelimit import Limit
 from ..security import check_password
@@ -31,9 +34,21 @@ THROTTLED = {
 }
 
 
-def _password_stamp(user: User) -> str:
-    # Stored in the cookie so that changing the password signs out every other session.
-    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+def session_stamp(user: User) -> str:
+    """Stored in the cookie and compared on every request: a new password, or "sign out other
+    sessions" (a new ``session_version``), ends every session that holds an older stamp."""
+    version = user.session_version or 0
+    # Version 0 keeps the stamp sessions had before versions existed: an upgrade signs no one out.
+    seed = (user.password_hash or "") if not version else f"{user.password_hash or ''}|{version}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:16]
+
+
+_password_stamp = session_stamp  # the name tests/addins/test_manifests.py knows
+
+
+def restamp(user: User) -> None:
+    """Keeps this session signed in after its own user's stamp changed (new password, others signed out)."""
+    session["pw"] = session_stamp(user)
 
 
 def session_user() -> User | None:
@@ -47,7 +62,7 @@ def session_user() -> User | None:
             user = db_session().get(User, uid)
         except Exception:  # an error page must render even when the database is down
             user = None
-        if user is not None and (not user.active or session.get("pw") != _password_stamp(user)):
+        if user is not None and (not user.active or session.get("pw") != session_stamp(user)):
             user = None
     g.web_user = user
     return user
@@ -124,8 +139,10 @@ def sign_in_post():
     # A new session at sign-in, so a session id planted before sign-in is worthless after it.
     session.clear()
     session[SESSION_KEY] = user.id
-    session["pw"] = _password_stamp(user)
+    session["pw"] = session_stamp(user)
     rotate()
+    user.last_sign_in_at = datetime.now(timezone.utc)
+    db_session().commit()
     flash(f"Signed in as {user.email}.", "ok")
     return redirect(safe_next(next_url))
 
@@ -160,4 +177,60 @@ def _paused(throttles) -> tuple[str, int] | None:
 def sign_out():
     session.clear()
     flash("You are signed out.", "ok")
+    return redirect(url_for("web.sign_in"))
+
+
+# --- password reset by mail (the rules: backend/domain/password_reset.py) ------------------------
+
+@bp.get("/forgot-password")
+def forgot_password():
+    return render_template("web/forgot_password.html", email=request.args.get("email", "")[:320], errors={})
+
+
+@bp.post("/forgot-password")
+def forgot_password_post():
+    email = (request.form.get("email") or "").strip().lower()[:320]
+    if not email or "@" not in email or "\x00" in email:
+        return render_template("web/forgot_password.html", email=email, errors={
+            "email": ["Enter the email address you sign in with."]}), 400
+    # Counted for every address alike (the sign-in limits, on keys of their own): a flood of reset
+    # mails to one inbox, or from one network, stops without telling whether an account exists.
+    verdict = services().limiter.check_all([(key.replace("signin:fail:", "reset:"), limit)
+                                            for _kind, key, limit in _signin_throttles(email)])
+    if not verdict.allowed:
+        error = (f"Too many password reset requests for this address or from your network. Retry in "
+                 f"{verdict.retry_after} seconds (about {_minutes(verdict.retry_after)}).")
+        return (render_template("web/forgot_password.html", email=email, errors={"email": [error]}), 429,
+                {"Retry-After": str(verdict.retry_after)})
+    # Queued for every address alike: the job finds out whether there is an account, this page never says.
+    services().jobs.enqueue(password_reset.SEND_PASSWORD_RESET, email)
+    flash(password_reset.requested_message(services().settings, email), "ok")
+    return redirect(url_for("web.sign_in"))
+
+
+@bp.get("/reset-password")
+def reset_password():
+    token = (request.args.get("token") or "")[:2000]
+    opened = password_reset.open_link(db_session(), services().settings, token)
+    if opened.state != "pending":
+        raise opened.refusal()
+    return render_template("web/reset_password.html", token=token, email=opened.user.email, errors={})
+
+
+@bp.post("/reset-password")
+def reset_password_post():
+    token = (request.form.get("token") or "")[:2000]
+    try:
+        user = password_reset.reset_password(db_session(), services().settings, token,
+                                             request.form.get("password") or "",
+                                             request.form.get("password_again") or "")
+    except DomainError as exc:
+        db_session().rollback()
+        if not exc.errors:
+            raise
+        email = password_reset.open_link(db_session(), services().settings, token).user.email
+        return render_template("web/reset_password.html", token=token, email=email, errors=exc.errors), 400
+    db_session().commit()
+    session.clear()
+    flash(f"Your new password is set and every session of {user.email} was signed out. Sign in with it.", "ok")
     return redirect(url_for("web.sign_in"))

@@ -7,7 +7,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 
 from .. import addresses
 from ..accounts import AccountError, change_company_domain
-from ..domain import expectations, senders
+from ..domain import dealevidence, dealrank, expectations, senders
 from ..domain.errors import DomainError as ApiError
 from ..request_scope import actor, db_session, services
 from .auth import session_user, signin_required
@@ -34,7 +34,9 @@ def _datetime(value: str) -> datetime:
 
 
 def smart_bcc_settings() -> dict:
-    return senders.smart_bcc_settings(db_session(), services().settings, actor())
+    data = senders.smart_bcc_settings(db_session(), services().settings, actor())
+    data.update(dealevidence.policy_settings(g.user.company))
+    return data
 
 
 @bp.get("/settings")
@@ -151,6 +153,40 @@ def settings_verification():
              "reject": "Unverified mail is refused, with a bounce that says why."}
     flash(f"Sender verification saved. {words[value]}", "ok")
     return _to_settings()
+
+
+def _share(raw: str | None) -> float | None:
+    """A 0-1 field of the form; None when it is not a number (or is missing)."""
+    try:
+        value = float((raw or "").strip())
+    except ValueError:
+        return None
+    return value if value == value else None  # NaN is no number
+
+
+@bp.post("/settings/smart-bcc/deal-choice")
+@signin_required
+def settings_deal_choice():
+    if not g.user.is_admin:
+        raise ApiError(403, "Only a company admin can change the deal choice policy. Ask your admin to do it.")
+    policy = request.form.get("deal_choice_policy")
+    threshold, margin = _share(request.form.get("deal_choice_threshold")), _share(request.form.get("deal_choice_margin"))
+    if threshold is None or margin is None:
+        flash("Enter the score and the lead as numbers from 0 to 1, such as 0.6 and 0.3.", "error")
+        return redirect(url_for("web.smart_bcc_settings_page") + "#deal-choice")
+    try:
+        dealevidence.set_policy(g.user.company, policy=policy or "", threshold=threshold, margin=margin)
+    except ApiError as exc:
+        db_session().rollback()
+        first = next(iter(exc.errors.values()))[0] if exc.errors else exc.message
+        what = {"deal_choice_policy": "Choose one of the deal choice options.",
+                "deal_choice_threshold": "The score must be a number from 0 to 1, such as 0.6.",
+                "deal_choice_margin": "The lead must be a number from 0 to 1, such as 0.3."}
+        flash(what.get(next(iter(exc.errors), ""), first), "error")
+        return redirect(url_for("web.smart_bcc_settings_page") + "#deal-choice")
+    db_session().commit()
+    flash(f"Deal choice saved. {dealrank.POLICY_WORDS[policy]}", "ok")
+    return redirect(url_for("web.smart_bcc_settings_page") + "#deal-choice")
 
 
 def _admin_only() -> None:

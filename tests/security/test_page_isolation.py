@@ -22,6 +22,7 @@ from werkzeug.routing import IntegerConverter
 from backend.domain.items import MODELS
 from backend.models import (Base, MailboxConnection, MailMessage, MailThread, OperatorMail, SenderAddress,
                             SentAnnouncement, ThreadLink)
+from backend.models.company import ApiToken, Invitation
 
 from ..linking.conftest import Crm
 from ..web.conftest import PASSWORD, sign_in
@@ -33,21 +34,25 @@ REFUSED = (400, 403, 404)
 # Everything a page form of the app reads, filled in: no form lacks what it needs to succeed.
 EVERYTHING = {"type": "deal", "title": "hijack", "name": "hijack", "email": "hijack@evil.example", "shared": "1",
               "link_emails_to_items": "on", "default_sharing": "shared", "sender_verification": "reject",
-              "domain": "hijacked.example"}
+              "domain": "hijacked.example", "role": "admin",
+              # Settings > Your account: the password change succeeds for whoever sends it (their own).
+              "current_password": PASSWORD, "new_password": "violet tractor umbrella",
+              "new_password_again": "violet tractor umbrella"}
 # Strings only the victim's data contains: no response to anyone else may carry them.
 SECRETS = ("Victim deal", "Victim lead", "Victim project", "Victim Person", "Victim org", "Victim thread",
            "victim@cust.example", "v@home.example", "victim-quote.pdf", "VICTIM-SECRET-BODY", "VICTIM-PDF-BYTES",
-           "Victim operator report")
+           "Victim operator report", "Victim Member", "victim-invite@globex.example", "Victim token")
 # The id routes the app has today; the test fails if it finds fewer (a broken discovery proves nothing).
 KNOWN_ID_ROUTES = {
     "web.deal_view", "web.lead_view", "web.project_view", "web.person_view", "web.thread_view",
     "web.message_attachment", "web.message_body", "web.message_delete", "web.thread_create", "web.thread_link",
     "web.thread_share", "web.thread_unlink", "web.address_resend", "web.address_delete", "web.app_share",
-    "web.app_link", "web.app_unlink", "web.operator_mail_raw"}
+    "web.app_link", "web.app_unlink", "web.operator_mail_raw", "web.user_role", "web.user_deactivate",
+    "web.user_reactivate", "web.invitation_resend", "web.invitation_revoke", "web.account_token_revoke"}
 # Session endpoints: they act on the caller's own session only (their CSRF is tested below).
 SESSION_ENDPOINTS = {"web.sign_in_post", "web.sign_out"}
 # Needs a token from a confirmation mail; its success is tested in tests/web/test_settings_pages.py.
-MAILED_TOKEN_ENDPOINTS = {"web.confirm_address"}
+MAILED_TOKEN_ENDPOINTS = {"web.confirm_address", "web.invitation_accept", "web.reset_password_post"}
 
 
 # ---- the routes
@@ -181,7 +186,7 @@ def gary(make_account):
 
 
 @pytest.fixture
-def victim(client, gary, send_mail, services) -> dict[str, int]:
+def victim(client, gary, send_mail, services, make_account) -> dict[str, int]:
     """Globex with one of everything, all of it gary's and private: a thread with a message and an
     attachment, linked to a deal and a person; a lead, project, organization, sender address, mailbox
     connection; and a mail to postmaster@, which gary reads as the admin of the only company."""
@@ -210,9 +215,20 @@ def victim(client, gary, send_mail, services) -> dict[str, int]:
               "postmaster@bcc.test", "ops@far.example")
     with services.db.session() as session:
         operator_mail = session.scalar(select(OperatorMail.id))
+    # Settings > Users and Your account: a colleague of gary's, an invitation, a personal API token.
+    member = make_account("globex.example", "victim-member@globex.example", admin=False, name="Victim Member")
+    with services.db.session() as session:
+        invitation = Invitation(company_id=gary.company_id, email="victim-invite@globex.example", role="member",
+                                invited_by_id=gary.user_id, nonce_hash="0" * 64, sent_at=datetime.utcnow(),
+                                expires_at=datetime.utcnow() + timedelta(days=7))
+        token = ApiToken(company_id=gary.company_id, user_id=gary.user_id, name="Victim token", token_hash="1" * 64)
+        session.add_all([invitation, token])
+        session.flush()
+        invitation_id, token_id = invitation.id, token.id
     return {"person": person["id"], "deal": deal["id"], "lead": lead["id"], "project": project["id"],
             "organization": org["id"], "thread": thread["id"], "message": message["id"],
-            "attachment": attachment["id"], "address": alt["id"], "operator_mail": operator_mail}
+            "attachment": attachment["id"], "address": alt["id"], "operator_mail": operator_mail,
+            "user": member.user_id, "invitation": invitation_id, "token": token_id}
 
 
 def signed_in(app, account):
@@ -316,7 +332,8 @@ def test_the_victims_items_in_a_form_do_not_link_the_attackers_own_thread(app, s
 
 # ---- a colleague
 
-PRIVATE_PARAMS = ("thread_id", "message_id", "attachment_id", "address_id", "mail_id")
+PRIVATE_PARAMS = ("thread_id", "message_id", "attachment_id", "address_id", "mail_id", "user_id", "invitation_id",
+                  "token_id")
 
 
 def test_a_colleagues_private_thread_message_and_addresses_are_absent(app, services, victim, gary, make_account):
@@ -324,7 +341,7 @@ def test_a_colleagues_private_thread_message_and_addresses_are_absent(app, servi
     client = signed_in(app, colleague)
     before = snapshot(services, gary.company_id)
     private = sorted({victim["thread"], victim["message"], victim["attachment"], victim["address"],
-                      victim["operator_mail"]})
+                      victim["operator_mail"], victim["user"], victim["invitation"], victim["token"]})
     rules = [r for r in id_rules(app) if set(int_params(r)) & set(PRIVATE_PARAMS)]
     assert {r.endpoint for r in rules} >= KNOWN_ID_ROUTES - {"web.deal_view", "web.lead_view", "web.project_view",
                                                              "web.person_view"}
@@ -339,7 +356,8 @@ def test_a_colleagues_private_thread_message_and_addresses_are_absent(app, servi
         page = client.get(f"/{path}/{victim[item_type]}")
         assert page.status_code == 200
         assert "Victim thread" not in page.get_data(as_text=True) and "VICTIM-SECRET" not in page.get_data(as_text=True)
-    for page in ("/inbox", "/inbox?auto=1&q=Victim", "/", "/settings/smart-bcc", "/settings/connections"):
+    for page in ("/inbox", "/inbox?auto=1&q=Victim", "/", "/settings/smart-bcc", "/settings/connections",
+                 "/settings/account", "/settings/users"):
         text = client.get(page).get_data(as_text=True)
         assert "Victim thread" not in text and "v@home.example" not in text, page
     assert diff(before, snapshot(services, gary.company_id)) == {}
@@ -394,7 +412,8 @@ def test_the_same_requests_do_reach_the_owners_data(app, services, victim, gary)
 def _owner_values(victim) -> dict:
     return {"thread_id": victim["thread"], "message_id": victim["message"], "attachment_id": victim["attachment"],
             "address_id": victim["address"], "item_id": victim["person"], "item_type": "person",
-            "provider": "outlook", "ref": VICTIM_REF}
+            "provider": "outlook", "ref": VICTIM_REF, "user_id": victim["user"], "invitation_id": victim["invitation"],
+            "token_id": victim["token"]}
 
 
 def _writes(app) -> list:
@@ -467,7 +486,7 @@ def test_the_same_writes_with_the_sessions_token_go_through(app, services, victi
     assert all(status < 400 for status in statuses.values()), statuses
     changed = diff(before, snapshot(services, gary.company_id))
     for table in ("users", "companies", "mail_threads", "thread_links", "mail_messages", "sender_addresses",
-                  "mailbox_connections", "deals", "sent_announcements"):
+                  "mailbox_connections", "deals", "sent_announcements", "invitations", "api_tokens"):
         assert table in changed, table
     token = owner.csrf
     assert owner.post("/sign-out", data={"csrf_token": token}).status_code == 302

@@ -1,0 +1,91 @@
+"""Settings > Your account (every user): password, personal API tokens, other sessions.
+The rules are backend/domain/users.py."""
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+
+from ..domain import users
+from ..domain.errors import DomainError
+from ..request_scope import actor, db_session
+from .auth import restamp, signin_required
+from .blueprint import bp
+
+
+def _to_account(anchor: str = ""):
+    return redirect(url_for("web.account_page") + anchor)
+
+
+def _render(errors: dict | None = None, token_name: str = "", new_token: str | None = None,
+            new_token_name: str | None = None, status: int = 200):
+    return render_template("web/account.html", tokens=users.tokens(db_session(), actor()), errors=errors or {},
+                           token_name=token_name, new_token=new_token, new_token_name=new_token_name,
+                           has_account_token=bool(g.user.api_token_hash)), status
+
+
+@bp.get("/settings/account")
+@signin_required
+def account_page():
+    return _render()
+
+
+@bp.post("/settings/account/password")
+@signin_required
+def account_password():
+    try:
+        users.change_password(g.user, request.form.get("current_password") or "",
+                              request.form.get("new_password") or "", request.form.get("new_password_again") or "")
+    except DomainError as exc:
+        db_session().rollback()
+        return _render(exc.errors, status=400)
+    db_session().commit()
+    restamp(g.user)  # this session stays signed in; every other one ends
+    flash("Your password is changed. Every other session of your account was signed out.", "ok")
+    return _to_account("#password")
+
+
+@bp.post("/settings/account/tokens")
+@signin_required
+def account_token_create():
+    name = (request.form.get("name") or "")[:200]
+    try:
+        entry, token = users.create_token(db_session(), actor(), name)
+    except DomainError as exc:
+        db_session().rollback()
+        return _render(exc.errors, token_name=name, status=400)
+    db_session().commit()
+    # Shown in this response only: never stored, never put in the session cookie or a redirect.
+    return _render(new_token=token, new_token_name=entry.name)
+
+
+@bp.post("/settings/account/tokens/<int:token_id>/revoke")
+@signin_required
+def account_token_revoke(token_id: int):
+    entry, changed = users.revoke_token(db_session(), actor(), token_id)
+    db_session().commit()
+    if changed:
+        flash(f"The token '{entry.name}' is revoked: requests that send it are refused from now on.", "ok")
+    else:
+        flash(f"The token '{entry.name}' was already revoked.", "info")
+    return _to_account("#tokens")
+
+
+@bp.post("/settings/account/account-token/revoke")
+@signin_required
+def account_token_revoke_default():
+    if users.revoke_account_token(g.user):
+        db_session().commit()
+        flash("The account token is revoked: requests that send it are refused from now on.", "ok")
+    else:
+        flash("Your account has no account token; nothing changed.", "info")
+    return _to_account("#tokens")
+
+
+@bp.post("/settings/account/sessions/sign-out-others")
+@signin_required
+def account_sign_out_others():
+    users.sign_out_other_sessions(g.user)
+    db_session().commit()
+    restamp(g.user)
+    flash("Every other session of your account is signed out (other browsers and devices). This one stays "
+          "signed in. API tokens are not affected: revoke them below.", "ok")
+    return _to_account("#sessions")
