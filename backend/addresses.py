@@ -3,7 +3,8 @@
 where ``<sep>`` is ``+`` or ``.``, ``<kind>`` is ``d`` (deal) or ``l`` (lead), ``<token>`` is 16
 lower-case base32 characters (80 random bits), and the optional ``<label>`` and the slug are ignored
 when decoding, e.g. ``acme@bcc.example``, ``acme+dk5v2xq7m3a4b6c2d@bcc.example``,
-``acme.big-renewal-lmfrggzdfmztwq2lk@bcc.example``."""
+``acme.big-renewal-lmfrggzdfmztwq2lk@bcc.example``. Either may end with ``<sep>private`` or ``<sep>shared``:
+the rep's privacy choice for a new conversation (``acme+private@…``); untagged, the user's default."""
 from __future__ import annotations
 
 import base64
@@ -17,6 +18,7 @@ from typing import Callable, Literal
 __all__ = [
     "Decoded",
     "KINDS",
+    "PRIVACY_TAGS",
     "MAX_ADDRESS_LENGTH",
     "RESERVED_LOCAL_PARTS",
     "SLUG_MAX_LENGTH",
@@ -31,9 +33,11 @@ __all__ = [
     "new_item_token",
     "slug_for_domain",
     "unique_slug",
+    "with_privacy",
 ]
 
 Kind = Literal["company", "deal", "lead"]
+PRIVACY_TAGS: tuple[str, ...] = ("private", "shared")
 
 SLUG_MAX_LENGTH = 40
 FALLBACK_SLUG = "company"
@@ -122,11 +126,12 @@ _TRANSLITERATE = str.maketrans(
 
 @dataclass(frozen=True)
 class Decoded:
-    """What a Smart Bcc address points at; ``token`` is None for a company address."""
+    """What a Smart Bcc address points at (``token``: None for a company address; ``privacy``: its tag)."""
 
     kind: Kind
     slug: str
     token: str | None
+    privacy: str | None = None
 
 
 def is_reserved(local_part: str) -> bool:
@@ -303,7 +308,21 @@ def _strip_wrapping(address: str) -> str:
     return address
 
 
+def _split_privacy(local: str) -> tuple[str, str | None]:
+    # Unambiguous: a slug has neither "+" nor ".", and an item tag ends with its token.
+    for privacy in PRIVACY_TAGS:
+        if local[-len(privacy) - 1:] in (f"+{privacy}", f".{privacy}"):
+            return local[: -len(privacy) - 1], privacy
+    return local, None
+
+
 def _decode_local_part(local: str) -> Decoded | None:
+    local, privacy = _split_privacy(local)
+    decoded = _decode_untagged(local)
+    return Decoded(decoded.kind, decoded.slug, decoded.token, privacy) if decoded and privacy else decoded
+
+
+def _decode_untagged(local: str) -> Decoded | None:
     # Slugs never contain "+" or ".", so the first of either ends the slug.
     plus, dot = local.find("+"), local.find(".")
     cut = min(i for i in (plus, dot, len(local)) if i >= 0)
@@ -368,3 +387,13 @@ def decode(address: str, mail_domain: str) -> Decoded | None:
 
 def is_smartbcc_address(address: str, mail_domain: str) -> bool:
     return decode(address, mail_domain) is not None
+
+
+def with_privacy(address: str, privacy: str | None, mail_domain: str) -> str:
+    """The Smart Bcc ``address`` tagged "private" or "shared", or untagged for None, the rest kept
+    as written. Raises ValueError for an unknown tag or an address that is not ours."""
+    if (privacy is not None and privacy not in PRIVACY_TAGS) or decode(address, mail_domain) is None:
+        raise ValueError(f"cannot tag {address!r} with privacy {privacy!r}")
+    local, domain = _strip_wrapping(address).lower().split("@")
+    local = _split_privacy(local)[0] + (f"+{privacy}" if privacy else "")
+    return f"{local}@{domain.rstrip('.')}"

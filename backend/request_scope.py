@@ -38,15 +38,21 @@ _INERT_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/gif", "text
                 "application/vnd.ms-excel")
 
 
-def attachment_response(message, attachment_id: int):
-    """The bytes of one attachment of a visible message, as a download."""
+# Of those, the ones a page may show in the browser (inline) when asked: never HTML or SVG.
+PREVIEW_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/gif")
+
+
+def attachment_response(message, attachment_id: int, inline: bool = False):
+    """The bytes of one attachment of a visible message, as a download; ``inline`` shows an image
+    or PDF in the browser instead (other types stay downloads)."""
     attachment = next((a for a in message.attachments if a.id == attachment_id), None)
     blobs = services().blobs
     if attachment is None or not blobs.exists(attachment.sha256):
         raise not_found("attachment")
     content_type = attachment.content_type.lower() if attachment.content_type.lower() in _INERT_TYPES \
         else "application/octet-stream"
-    response = send_file(io.BytesIO(blobs.get(attachment.sha256)), mimetype=content_type, as_attachment=True,
+    response = send_file(io.BytesIO(blobs.get(attachment.sha256)), mimetype=content_type,
+                         as_attachment=not (inline and content_type in PREVIEW_TYPES),
                          download_name=attachment.filename or f"attachment-{attachment.id}")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"

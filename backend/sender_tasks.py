@@ -15,41 +15,18 @@ log = logging.getLogger(__name__)
 RETRY_DELAYS: tuple[float, ...] = (5.0, 30.0)
 
 
-@task(senders.SEND_CONFIRMATION)
-def send_confirmation(services, address_id: int, nonce: str, attempt: int = 1) -> str:
-    """Sends the mail for the link ``nonce``. A relay that fails is tried again later: the job
-    queues itself after RETRY_DELAYS[attempt - 1] seconds (no worker thread waits). When the last
-    attempt fails the address stays pending, marked as having no mail out, and the failure is
-    logged: the user sees it on the settings page and can resend."""
+def _send_or_retry(services, job: str, args: tuple, attempt: int, what: str, build, on_failure=None,
+                   skipped: tuple[str, str] = ("superseded", "no longer wanted")) -> str:
+    """Builds the mail with ``build(session)`` and sends it. None from ``build``: nothing to send,
+    ``skipped`` = (the job's answer, the words logged). When the relay fails, queues ``job`` again
+    with ``args`` after RETRY_DELAYS[attempt - 1] seconds (no worker thread waits); after the last
+    attempt calls ``on_failure(session)`` so the page that asked can say so."""
     settings = services.settings
     with services.db.session() as session:
-        mail = senders.confirmation_mail(session, settings, address_id, nonce)
+        mail = build(session)
     if mail is None:
-        log.info("confirmation mail for sender address %s not sent: removed, confirmed or replaced", address_id)
-        return "superseded"
-    delays = tuple(getattr(settings, "confirmation_retry_delays", RETRY_DELAYS))
-    try:
-        where = mailer.send(settings, mail.to, mail.subject, mail.text, outbox_name=mail.outbox_name)
-    except mailer.MailError as exc:
-        if attempt > len(delays):
-            log.error("confirmation mail to %s (sender address %s) not sent after %d attempts: %s",
-                      mail.to, address_id, attempt, exc)
-            with services.db.session() as session:
-                senders.confirmation_failed(session, address_id, nonce)
-            return "failed"
-        delay = delays[attempt - 1]
-        log.warning("confirmation mail to %s (sender address %s), attempt %d: %s; trying again in %gs",
-                    mail.to, address_id, attempt, exc, delay)
-        services.jobs.enqueue_in(delay, senders.SEND_CONFIRMATION, address_id, nonce, attempt + 1)
-        return "retrying"
-    log.info("confirmation mail to %s (sender address %s) sent to %s", mail.to, address_id, where)
-    return where
-
-
-def _send_or_retry(services, job: str, what: str, mail, args: tuple, attempt: int, on_failure) -> str:
-    """Sends ``mail``; when the relay fails, queues ``job`` again with ``args`` after the next delay,
-    and after the last attempt calls ``on_failure(session)`` so the page can say so."""
-    settings = services.settings
+        log.info("%s not sent: %s", what, skipped[1])
+        return skipped[0]
     delays = tuple(getattr(settings, "confirmation_retry_delays", RETRY_DELAYS))
     try:
         where = mailer.send(settings, mail.to, mail.subject, mail.text, outbox_name=mail.outbox_name)
@@ -68,26 +45,33 @@ def _send_or_retry(services, job: str, what: str, mail, args: tuple, attempt: in
     return where
 
 
+@task(senders.SEND_CONFIRMATION)
+def send_confirmation(services, address_id: int, nonce: str, attempt: int = 1) -> str:
+    """The mail for the link ``nonce``. When the last attempt fails the address stays pending, marked
+    as having no mail out: the user sees it on the settings page and can resend."""
+    return _send_or_retry(
+        services, senders.SEND_CONFIRMATION, (address_id, nonce), attempt,
+        f"confirmation mail (sender address {address_id})",
+        lambda session: senders.confirmation_mail(session, services.settings, address_id, nonce),
+        lambda session: senders.confirmation_failed(session, address_id, nonce),
+        ("superseded", "removed, confirmed or replaced"))
+
+
 @task(invitations.SEND_INVITATION)
 def send_invitation(services, invitation_id: int, nonce: str, attempt: int = 1) -> str:
     """The invitation mail for the link ``nonce``; nothing when it was accepted, withdrawn or resent."""
-    with services.db.session() as session:
-        mail = invitations.invitation_mail(session, services.settings, invitation_id, nonce)
-    if mail is None:
-        log.info("invitation mail %s not sent: accepted, withdrawn or replaced", invitation_id)
-        return "superseded"
-    return _send_or_retry(services, invitations.SEND_INVITATION, "invitation mail", mail, (invitation_id, nonce),
-                          attempt, lambda session: invitations.invitation_failed(session, invitation_id, nonce))
+    return _send_or_retry(
+        services, invitations.SEND_INVITATION, (invitation_id, nonce), attempt, f"invitation mail {invitation_id}",
+        lambda session: invitations.invitation_mail(session, services.settings, invitation_id, nonce),
+        lambda session: invitations.invitation_failed(session, invitation_id, nonce),
+        ("superseded", "accepted, withdrawn or replaced"))
 
 
 @task(password_reset.SEND_PASSWORD_RESET)
 def send_password_reset(services, email: str, attempt: int = 1) -> str:
     """The reset mail for an active user with this account address; nothing for anyone else (the
     page that asked says the same words either way). A retry builds a fresh link."""
-    with services.db.session() as session:
-        mail = password_reset.reset_mail(session, services.settings, email)
-    if mail is None:
-        log.info("password reset asked for an address without an active account")
-        return "no account"
-    return _send_or_retry(services, password_reset.SEND_PASSWORD_RESET, "password reset mail", mail, (email,),
-                          attempt, None)
+    return _send_or_retry(
+        services, password_reset.SEND_PASSWORD_RESET, (email,), attempt, "password reset mail",
+        lambda session: password_reset.reset_mail(session, services.settings, email),
+        skipped=("no account", "asked for an address without an active account"))

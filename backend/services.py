@@ -45,5 +45,6 @@ def load_jobs() -> None:
     Done by whoever runs jobs: Services.create (the job runner) and the Celery worker.
     """
     from . import sender_tasks  # noqa: F401
+    from . import history_tasks  # noqa: F401
     from .pipeline import runner  # noqa: F401
     from .providers import tasks  # noqa: F401

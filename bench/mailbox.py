@@ -3,6 +3,13 @@
 
     .venv/bin/python bench/mailbox.py [--db postgres|sqlite|both] [--threads N] [--messages N]
                                       [--requests N] [--pg-url URL] [--goal-ms 20] [--explain]
+    .venv/bin/python bench/mailbox.py --sizes 100000,1000000,3000000 [--reuse STATE]
+
+--sizes runs the whole benchmark at each size (threads, persons and deals in the default
+proportions, the busy deal always --busy-deal-threads threads), then prints how each row grows
+with the table: its p50 and p99 per size, its work (p50 minus the same run's baseline p50) as a
+multiple of the smallest size's, the exponent k of that growth (work ~ size^k) and whether it
+grows about linearly (k >= 0.7).
 
 It seeds one company (Acme) with five users, --threads threads holding --messages messages
 (1 to ~60 per thread, skewed; ids and dates in arrival order, so a thread's messages are spread
@@ -266,7 +273,7 @@ def seed_company(conn, ids: Ids, rng: random.Random, company_id: int, domain: st
             link("deal", busy_deal, "address", "sent to the deal's address")
         if customer >= 0 and rng.random() < 0.8:
             link("person", person_base + customer, "auto", "participant's contact")
-            own_deals = deals_of.get(customer, [])
+            own_deals = [d for d in deals_of.get(customer, []) if d != busy_deal]  # the busy deal: its own threads only
             if own_deals and rng.random() < 0.6:
                 link("deal", own_deals[0], "auto", "the contact's only open deal", removed=rng.random() < 0.03)
         if rng.random() < 0.03:
@@ -332,8 +339,15 @@ def seed(services, args, rng: random.Random) -> dict:
                     detail_share=args.detail_share, busy_deal_threads=int(args.busy_deal_threads * scale)))
             if conn.dialect.name == "postgresql":
                 # COPY ran with triggers off (benchutil.bulk_load): the search documents are written
-                # now, as migration 0011's backfill does, before the GIN index is built.
+                # now, as migration 0011's backfill does, before the GIN index is built. Each document
+                # reads its message's participants and attachments: their message_id indexes were
+                # dropped for the load, and without them every row scans both tables (hours at 1M).
+                for table in ("participants", "attachments"):
+                    conn.exec_driver_sql(f"CREATE INDEX bench_seed_{table}_message ON {table} (message_id)")
+                    conn.exec_driver_sql(f"ANALYZE {table}")
                 conn.exec_driver_sql("UPDATE mail_messages SET search_vector = NULL WHERE deleted_at IS NULL")
+                for table in ("participants", "attachments"):
+                    conn.exec_driver_sql(f"DROP INDEX bench_seed_{table}_message")
                 # The baseline's trigram indexes (dropped by 0011 with the LIKE search).
                 conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
                 for column in LIKE_COLUMNS:
@@ -475,8 +489,9 @@ def signed_in_pages(app, services, user_id: int):
     return pages
 
 
-def check_answers(client, auth, seeded: dict) -> list[str]:
-    """Each endpoint once: only visible threads and messages, and the inbox total as generated."""
+def check_answers(client, auth, seeded: dict, search: bool = True) -> list[str]:
+    """Each endpoint once: only visible threads and messages, and the inbox total as generated
+    (``search``: also that a search pages the same with and without its total)."""
     user_id = seeded["user_id"]
     acme = seeded["acme"]
     problems = []
@@ -500,7 +515,7 @@ def check_answers(client, auth, seeded: dict) -> list[str]:
         problems.append("inbox is not newest first")
     # A search answers from the newest threads when they fill the page, else from all matches; asking
     # for the total always takes the second way: the pages must be the same.
-    for term in COMMON_WORDS[:2] + tuple(RARE_TOPICS[:2]):
+    for term in (COMMON_WORDS[:2] + tuple(RARE_TOPICS[:2])) if search else ():
         for start in (0, 300):
             url = f"/api/v1/mailbox/mailThreads?q={term}&start={start}"
             quick = [t["id"] for t in client.get(url, headers=auth).get_json()["data"]]
@@ -518,8 +533,9 @@ def check_answers(client, auth, seeded: dict) -> list[str]:
     return problems
 
 
-def explain(services, client, auth, urls) -> None:
-    """EXPLAIN ANALYZE of every statement one request of each endpoint runs (PostgreSQL)."""
+def explain(services, client, auth, urls, pages=None, only=None) -> None:
+    """EXPLAIN ANALYZE of every statement one request of each endpoint runs (PostgreSQL); the
+    pages through ``pages`` (a client signed in to them)."""
     from sqlalchemy import event
 
     captured: list[tuple[str, object]] = []
@@ -532,10 +548,16 @@ def explain(services, client, auth, urls) -> None:
     plans = {}
     try:
         for name, label in ENDPOINTS:
-            if name.startswith("page_"):
+            if only is not None and name not in only:
                 continue
-            captured.clear()
-            client.get(urls[name], headers=auth)
+            if name.startswith("page_"):
+                if pages is None:
+                    continue
+                captured.clear()
+                pages.get(urls[name])
+            else:
+                captured.clear()
+                client.get(urls[name], headers=auth)
             plans[label] = list(captured)
     finally:
         event.remove(services.db.engine, "before_cursor_execute", grab)
@@ -563,6 +585,50 @@ def explain(services, client, auth, urls) -> None:
         raw.rollback()
     finally:
         raw.close()
+
+
+def pages_read(services, client, auth, urls, pages, only) -> dict[str, int]:
+    """PostgreSQL: the buffers (8 KB pages, from the cache or not) one request of each endpoint
+    reads, summed over its statements (EXPLAIN (ANALYZE, BUFFERS)): unlike the timings, this does
+    not move with the machine's load, so it shows best what grows with the table."""
+    from sqlalchemy import event
+
+    captured: list[tuple[str, object]] = []
+
+    def grab(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            captured.append((statement, parameters))
+
+    found: dict[str, list] = {}
+    event.listen(services.db.engine, "before_cursor_execute", grab)
+    try:
+        for name, _label in ENDPOINTS:
+            if name not in only or name == "search":
+                continue
+            captured.clear()
+            if name.startswith("page_"):
+                pages.get(urls[name])
+            else:
+                client.get(urls[name], headers=auth)
+            found[name] = list(captured)
+    finally:
+        event.remove(services.db.engine, "before_cursor_execute", grab)
+    raw = services.db.engine.raw_connection()
+    out = {}
+    try:
+        cur = raw.cursor()
+        for name, statements in found.items():
+            total = 0
+            for statement, parameters in statements:
+                cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters)
+                plan = cur.fetchone()[0][0]
+                top = plan["Plan"]
+                total += sum(top.get(f"Shared {kind} Blocks", 0) for kind in ("Hit", "Read"))
+            out[name] = total
+        raw.rollback()
+    finally:
+        raw.close()
+    return out
 
 
 def run(kind: str, args, workdir: Path) -> dict:
@@ -596,10 +662,11 @@ def run(kind: str, args, workdir: Path) -> dict:
     client = app.test_client()
     auth = {"Authorization": f"Bearer {seeded['token']}"}
     pages = signed_in_pages(app, services, seeded["user_id"])
-    problems = check_answers(client, auth, seeded)
+    problems = check_answers(client, auth, seeded, search="search" in args.endpoints)
     urls = requests_for(seeded, random.Random(args.seed + 1))
     if args.explain and kind == "postgres":
-        explain(services, client, auth, urls(3))
+        explain(services, client, auth, urls(3), pages, args.endpoints)
+    buffers = pages_read(services, client, auth, urls(3), pages, args.endpoints) if kind == "postgres" else {}
     # As a production web worker does once it has built the app (backend/gunicorn_conf.py): what was
     # built so far, here including the seed data kept for the requests, stays out of full collections.
     gc.collect()
@@ -616,6 +683,8 @@ def run(kind: str, args, workdir: Path) -> dict:
     counter = QueryCounter(services.db.engine)
     for n in range(args.warmup + args.requests):
         for name, target in urls(n).items():
+            if name not in args.endpoints:
+                continue
             counter.reset()
             t0 = time.perf_counter()
             page = name.startswith("page_")
@@ -644,8 +713,124 @@ def run(kind: str, args, workdir: Path) -> dict:
     services.close()
     return {"db": kind, "seeded": seeded, "problems": problems, **{
         name: {"p50": pct(values, 0.50), "p99": pct(values, 0.99), "mean": statistics.fmean(values),
-               "queries": (min(queries[name]), max(queries[name])), "rows": statistics.fmean(rows[name])}
+               "queries": (min(queries[name]), max(queries[name])), "rows": statistics.fmean(rows[name]),
+               "buffers": buffers.get(name)}
         for name, values in timings.items() if values}}
+
+
+def size_label(messages: int) -> str:
+    """100000 -> "100k", 1000000 -> "1m", 2500000 -> "2500k"."""
+    if messages % 1_000_000 == 0:
+        return f"{messages // 1_000_000}m"
+    if messages % 1_000 == 0:
+        return f"{messages // 1_000}k"
+    return str(messages)
+
+
+def sized(args, messages: int):
+    """The options of one --sizes run: ``messages`` messages, threads, persons and deals in the
+    defaults' proportions (1/5, 1/20, 1/100), the busy deal as given; on PostgreSQL a database
+    of its own (the --pg-url name + "_<size>") and, with --reuse, a state file of its own."""
+    from sqlalchemy.engine import make_url
+
+    one = argparse.Namespace(**vars(args))
+    one.messages, one.threads = messages, max(1, messages // 5)
+    one.persons, one.deals = max(10, messages // 20), max(2, messages // 100)
+    url = make_url(args.pg_url)
+    one.pg_url = url.set(database=f"{url.database}_{size_label(messages)}").render_as_string(hide_password=False)
+    if args.reuse:
+        one.reuse = f"{args.reuse}.{size_label(messages)}"
+    return one
+
+
+def print_result(result: dict, args) -> bool:
+    """One run's table; whether its goal rows met --goal-ms and its checks passed."""
+    met = True
+    s, acme = result["seeded"], result["seeded"]["acme"]
+    after = ", then indexes, VACUUM ANALYZE" if result["db"] == "postgres" else ""
+    print(f"{result['db']}: {args.threads} threads, {args.messages} messages; seeded in {s['seconds']:.0f} s "
+          f"(bulk load {s['load_s']:.0f} s{after}): "
+          f"{acme['participants']} participants, {acme['records']} arrivals, {acme['attachments']} attachments, "
+          f"{acme['links']} links; the member sees {acme['inbox_total']} inbox threads; the deal has "
+          f"{acme['busy_threads']} threads, {acme['busy_visible']} visible to the member")
+    for problem in result["problems"]:
+        print(f"  CHECK FAILED: {problem}")
+    print(f"{'db':<9} {'endpoint':<34} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'x base p50':>10} "
+          f"{'x base p99':>10} {'queries':>8} {'rows':>6} {'pages':>7}")
+    base = result["baseline"]
+    for name, label in row_order():
+        if name not in result:
+            continue
+        r = result[name]
+        low, high = r["queries"]
+        spread = f"{low}" if low == high else f"{low}-{high}"
+        print(f"{result['db']:<9} {label:<34} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['mean']:>8.2f} "
+              f"{r['p50'] / base['p50']:>9.1f}x {r['p99'] / base['p99']:>9.1f}x {spread:>8} {r['rows']:>6.0f} "
+              f"{r['buffers'] if r.get('buffers') is not None else '-':>7}")
+        if name in GOAL_ROWS and r["p99"] >= args.goal_ms:
+            met = False
+            print(f"{'':<9}   ^ p99 not under {args.goal_ms:g} ms")
+        if name.startswith("search ") and not name.endswith(" like") and r["p99"] >= SEARCH_GOAL_MS:
+            print(f"{'':<9}   ^ p99 not under the search goal of {SEARCH_GOAL_MS:g} ms")
+    return met and not result["problems"]
+
+
+def row_order() -> list[tuple[str, str]]:
+    kinds = [row for kind, label in SEARCH_KINDS
+             for row in ((kind, label), (f"{kind} like", "    old LIKE search, SQL only"))]
+    return [row for name, label in ENDPOINTS
+            for row in ([(name, label)] + kinds if name == "search" else [(name, label)])]
+
+
+# Growth exponent k (the work grows as size^k) from which a row counts as growing with the table.
+LINEAR_K, GROWING_K = 0.7, 0.3
+
+
+def growth(sizes: list[int], results: list[dict]) -> tuple[list[str], list[str]]:
+    """How each row's figures grow with the table, as printed lines; and the rows that grow
+    about linearly. Work is a row's p50 minus the same run's baseline p50 (the fixed cost of a
+    request: auth, Flask, the session), so a linear part is not hidden under the fixed one; k is
+    the exponent of the work's growth from the smallest size to the largest."""
+    import math
+
+    cols = [size_label(n) for n in sizes]
+    lines = [f"{'endpoint':<34} " + " ".join(f"{'p50 ' + c:>9}" for c in cols) + " "
+             + " ".join(f"{'p99 ' + c:>9}" for c in cols) + " "
+             + " ".join(f"{'work x' + c:>9}" for c in cols[1:]) + f" {'statements':>14} {'k':>5} "
+             + " ".join(f"{'pages ' + c:>9}" for c in cols) + f" {'added':>8} {'k pages':>6}  growth"]
+    linear = []
+    ratio = sizes[-1] / sizes[0]
+    for name, label in row_order():
+        if not all(name in r for r in results):
+            continue
+        p50 = [r[name]["p50"] for r in results]
+        p99 = [r[name]["p99"] for r in results]
+        work = [max(0.05, r[name]["p50"] - (0 if name == "baseline" else r["baseline"]["p50"])) for r in results]
+        grows = [w / work[0] for w in work]
+        statements = [r[name]["queries"][1] for r in results]
+        k = math.log(grows[-1]) / math.log(ratio) if ratio > 1 else 0.0
+        read = [r[name].get("buffers") for r in results]
+        kb = None
+        if all(read) and ratio > 1:
+            kb = math.log(read[-1] / read[0]) / math.log(ratio)
+        verdict = "flat"
+        if statements[-1] > statements[0]:
+            verdict = "MORE STATEMENTS"
+        # Judged on the pages read where known (PostgreSQL), else on the time.
+        judged = kb if kb is not None else k
+        if judged >= LINEAR_K:
+            verdict = "LINEAR"
+            linear.append(name)
+        elif judged >= GROWING_K:
+            verdict = "grows (sub-linear)"
+        spread = "→".join(str(q) for q in dict.fromkeys(statements))
+        lines.append(f"{label:<34} " + " ".join(f"{v:>9.2f}" for v in p50) + " "
+                     + " ".join(f"{v:>9.2f}" for v in p99) + " "
+                     + " ".join(f"{g:>8.1f}x" for g in grows[1:]) + f" {spread:>14} {k:>5.2f} "
+                     + (" ".join(f"{b:>9}" for b in read) + f" {read[-1] - read[0]:>+8} {kb:>6.2f}"
+                        if kb is not None else " ".join(f"{'-':>9}" for _ in read) + f" {'-':>8} {'-':>6}")
+                     + f"  {verdict}")
+    return lines, linear
 
 
 def main(argv=None) -> int:
@@ -655,6 +840,12 @@ def main(argv=None) -> int:
     ap.add_argument("--messages", type=int, default=1_000_000)
     ap.add_argument("--persons", type=int, default=50_000)
     ap.add_argument("--deals", type=int, default=10_000)
+    ap.add_argument("--sizes", metavar="N,N,...",
+                    help="run at each of these message counts (threads, persons and deals scaled with it: 1/5, "
+                         "1/20, 1/100), smallest first, then print how each figure grows; PostgreSQL: one "
+                         "database per size, the --pg-url name + _<size> (e.g. bench_mailbox_1m)")
+    ap.add_argument("--endpoints", default=",".join(name for name, _ in ENDPOINTS),
+                    help="the rows to time, by name (default all: %(default)s); baseline is always timed")
     ap.add_argument("--detail-share", type=float, default=0.3,
                     help="share of messages with participants, an inbound record and maybe an attachment")
     ap.add_argument("--busy-deal-threads", type=int, default=500, help="threads linked to the measured deal")
@@ -665,52 +856,63 @@ def main(argv=None) -> int:
     ap.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of each endpoint's queries")
     ap.add_argument("--reuse", metavar="STATE",
                     help="PostgreSQL: keep the seeded database between runs; STATE is a JSON file describing it "
-                         "(written after seeding; when it matches these options, seeding is skipped)")
+                         "(written after seeding; when it matches these options, seeding is skipped; with "
+                         "--sizes, STATE.<size> per size)")
     ap.add_argument("--pg-url", default=os.environ.get("BENCH_DATABASE_URL") or DEFAULT_PG_URL)
     args = ap.parse_args(argv)
-    if args.messages < args.threads:
+    known = {name for name, _ in ENDPOINTS}
+    args.endpoints = {"baseline"} | {name.strip() for name in args.endpoints.split(",") if name.strip()}
+    if args.endpoints - known:
+        ap.error(f"--endpoints: unknown {', '.join(sorted(args.endpoints - known))}; choose from {', '.join(known)}")
+    sizes = []
+    if args.sizes:
+        try:
+            sizes = sorted({int(n.replace("_", "")) for n in args.sizes.split(",") if n.strip()})
+        except ValueError:
+            ap.error(f"--sizes must be message counts separated by commas, e.g. 100000,1000000; got {args.sizes!r}")
+        if not sizes or sizes[0] < 5:
+            ap.error("--sizes: each size must be at least 5 messages")
+    elif args.messages < args.threads:
         ap.error("--messages must be at least --threads")
     kinds = ("sqlite", "postgres") if args.db == "both" else (args.db,)
+    runs = [sized(args, n) for n in sizes] if sizes else [args]
     workdir = Path(tempfile.mkdtemp(prefix="smartbcc-bench-mailbox-"))
+    results: dict[str, list[tuple[object, dict]]] = {kind: [] for kind in kinds}
+    met = True
     try:
-        results = [run(kind, args, workdir) for kind in kinds]
+        for one in runs:
+            for kind in kinds:
+                here = workdir / size_label(one.messages) if sizes else workdir  # a SQLite file per size
+                here.mkdir(exist_ok=True)
+                result = run(kind, one, here)
+                results[kind].append((one, result))
+                if sizes:  # each size's table as soon as it is measured: the largest takes long
+                    print()
+                    met = print_result(result, one) and met
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"\nmailbox benchmark: {args.threads} threads, {args.messages} messages, as a member user; "
-          f"{args.requests} requests per endpoint (after {args.warmup} warm-up), Flask test client, "
-          f"Python {sys.version.split()[0]}")
-    met = True
-    for result in results:
-        s, acme = result["seeded"], result["seeded"]["acme"]
-        after = ", then indexes, VACUUM ANALYZE" if result["db"] == "postgres" else ""
-        print(f"{result['db']}: seeded in {s['seconds']:.0f} s (bulk load {s['load_s']:.0f} s{after}): "
-              f"{acme['participants']} participants, {acme['records']} arrivals, {acme['attachments']} attachments, "
-              f"{acme['links']} links; the member sees {acme['inbox_total']} inbox threads; the deal has "
-              f"{acme['busy_threads']} threads, {acme['busy_visible']} visible to the member")
-        for problem in result["problems"]:
-            print(f"  CHECK FAILED: {problem}")
-        print(f"{'db':<9} {'endpoint':<34} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'x base p50':>10} "
-              f"{'x base p99':>10} {'queries':>8} {'rows':>6}")
-        base = result["baseline"]
-        kinds = [row for kind, label in SEARCH_KINDS
-                 for row in ((kind, label), (f"{kind} like", "    old LIKE search, SQL only"))]
-        order = [row for name, label in ENDPOINTS
-                 for row in ([(name, label)] + kinds if name == "search" else [(name, label)])]
-        for name, label in order:
-            if name not in result:
-                continue
-            r = result[name]
-            low, high = r["queries"]
-            spread = f"{low}" if low == high else f"{low}-{high}"
-            print(f"{result['db']:<9} {label:<34} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['mean']:>8.2f} "
-                  f"{r['p50'] / base['p50']:>9.1f}x {r['p99'] / base['p99']:>9.1f}x {spread:>8} {r['rows']:>6.0f}")
-            if name in GOAL_ROWS and r["p99"] >= args.goal_ms:
+    print(f"\nmailbox benchmark: as a member user; {args.requests} requests per endpoint (after {args.warmup} "
+          f"warm-up), Flask test client, Python {sys.version.split()[0]}")
+    if not sizes:
+        for kind in kinds:
+            for one, result in results[kind]:
+                met = print_result(result, one) and met
+    else:
+        for kind in kinds:
+            lines, linear = growth(sizes, [result for _one, result in results[kind]])
+            print(f"\n{kind}: growth from {sizes[0]:,} to " + ", ".join(f"{n:,}" for n in sizes[1:])
+                  + " messages (ms; work = p50 minus the same run's baseline p50, as a multiple of the "
+                  f"smallest size's; k: work grows as size^k; pages: 8 KB buffers one request reads "
+                  f"(PostgreSQL, EXPLAIN BUFFERS), k pages likewise; growth judged on k pages where known, "
+                  f"{LINEAR_K} or more is LINEAR)")
+            print("\n".join(lines))
+            if linear:
                 met = False
-                print(f"{'':<9}   ^ p99 not under {args.goal_ms:g} ms")
-            if name.startswith("search ") and not name.endswith(" like") and r["p99"] >= SEARCH_GOAL_MS:
-                print(f"{'':<9}   ^ p99 not under the search goal of {SEARCH_GOAL_MS:g} ms")
-        met = met and not result["problems"]
-    print(f"goal: p99 under {args.goal_ms:g} ms for {', '.join(GOAL_ROWS)}, checks pass: {'met' if met else 'MISSED'}")
+                print(f"{kind}: growing about linearly with the table: {', '.join(linear)}")
+            else:
+                print(f"{kind}: nothing grows linearly with the table")
+    print(f"goal: p99 under {args.goal_ms:g} ms for {', '.join(GOAL_ROWS)}, checks pass"
+          + (", nothing grows linearly" if sizes else "") + f": {'met' if met else 'MISSED'}")
     return 0
 
 

@@ -16,6 +16,9 @@ RUNS = {
     "resolve": ["bench/resolve.py", "--db", "sqlite", "--persons", "2000", "--deals", "400", "--requests", "20"],
     "mailbox": ["bench/mailbox.py", "--db", "sqlite", "--threads", "300", "--messages", "1200", "--persons", "300",
                 "--deals", "60", "--busy-deal-threads", "40", "--requests", "10", "--warmup", "2"],
+    # Two sizes, then the growth table (issue 18 part 5).
+    "mailbox_sizes": ["bench/mailbox.py", "--db", "sqlite", "--sizes", "2000,4000", "--busy-deal-threads", "40",
+                      "--requests", "10", "--warmup", "2"],
     "smtp_memory": ["bench/smtp_memory.py", "--mb", "1", "--jobs", "inline"],
     "fuzz_pipeline": ["bench/fuzz_pipeline.py", "--cases", "40"],
     "forwards": ["bench/forwards.py", "--limit", "40"],
@@ -34,3 +37,6 @@ def test_benchmark_runs_and_its_checks_pass(name, tmp_path):
     assert done.returncode == 0, out[-3000:]
     for failure in ("CHECK FAILED", "check failed", "Traceback"):
         assert failure not in out, out[-3000:]
+    if name == "mailbox_sizes":
+        assert "sqlite: growth from 2,000 to 4,000 messages" in out, out[-3000:]
+        assert "GET deals/{id}/mailMessages" in out.split("growth from", 1)[1], out[-3000:]

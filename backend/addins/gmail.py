@@ -17,14 +17,14 @@ from ..domain.autolink import contacts_by_address
 from ..domain.items import titles
 from ..domain.linkrules import contact_items
 from ..domain import manual
-from ..domain.manual import deal_candidates
+from ..domain.errors import DomainError
 from ..domain.visibility import thread_for, thread_id_by_message_id
 from ..request_scope import actor
 from ..api.errors import ApiError
 from ..models import Company, MailThread, ThreadLink
 from . import gmail_cards as cards
 from .auth import unauthorized
-from .resolve import Choice, parse_addresses, resolve
+from .resolve import Choice, parse_addresses, parse_privacy, resolve
 from .tokens import TokenError, user_for_address
 from .tokens_google import verify_system_token, verify_user_token
 
@@ -161,11 +161,12 @@ def _conversation(headers: dict[str, str]) -> tuple[int | None, bool]:
 
 def thread_found(thread: MailThread, logged: bool) -> dict:
     """What the card shows of a logged conversation (one the rep may see): its links, and the
-    deals to pick from when it waits for the rep's choice."""
-    session = db_session()
+    ranked deals (score, reasons) to pick from when it waits for the rep's choice — the same
+    ``deal_choice`` as the thread page and the API."""
     found = {"logged": logged, "conversation": True, "thread_id": thread.id, "links": _thread_links(thread.id)}
-    if thread.needs_deal_choice:
-        found["candidates"] = [(deal.id, deal.title, name) for deal, name in deal_candidates(session, actor(), thread)]
+    choice = manual.deal_choice(db_session(), actor(), thread)
+    if choice is not None:
+        found["deal_choice"] = choice
     return found
 
 
@@ -187,7 +188,8 @@ def lookup_message(headers: dict[str, str]) -> dict:
 @bp.post("/on-message")
 @google_request
 def on_message():
-    return cards.message(lookup_message(message_headers(g.addon_event)), _settings().base_url, _pick_url())
+    return cards.message(lookup_message(message_headers(g.addon_event)), _settings().base_url, _pick_url(),
+                         _accept_url())
 
 
 def _parameters(event: dict) -> dict:
@@ -215,11 +217,38 @@ def pick_deal():
     session.commit()
     sentence = f"Linked to {manual.link_sentence(session, actor(), link)}."
     found = thread_found(thread, params.get("logged") == "1")
-    return cards.update_card(cards.message_card(found, _settings().base_url, _pick_url()), sentence)
+    return cards.update_card(cards.message_card(found, _settings().base_url, _pick_url(), _accept_url()), sentence)
+
+
+@bp.post("/accept-suggestion")
+@google_request
+def accept_suggestion():
+    """The card's one action on a ranked conversation: link the top suggestion the rep saw. When
+    the ranking changed meanwhile (the deal closed, another one ranks first), nothing is linked:
+    the card is redrawn with the new ranking and the sentence saying why."""
+    params = _parameters(g.addon_event)
+    thread_id, deal_id = _whole(params, "thread"), _whole(params, "deal")
+    session = db_session()
+    thread = thread_for(session, actor(), thread_id)
+    try:
+        _link, top = manual.accept_suggestion(session, actor(), thread, deal_id)
+        session.commit()
+        sentence = f"Linked to deal '{top.item.title}', the suggested deal."
+    except DomainError as exc:
+        if exc.status != 409:
+            raise
+        session.rollback()
+        sentence = exc.message
+    found = thread_found(thread, params.get("logged") == "1")
+    return cards.update_card(cards.message_card(found, _settings().base_url, _pick_url(), _accept_url()), sentence)
 
 
 def _pick_url() -> str:
     return f"{_settings().base_url}/addons/gmail/pick-deal"
+
+
+def _accept_url() -> str:
+    return f"{_settings().base_url}/addons/gmail/accept-suggestion"
 
 
 def _draft(event: dict) -> dict[str, list[str]]:
@@ -228,12 +257,12 @@ def _draft(event: dict) -> dict[str, list[str]]:
             for k in ("to", "cc", "bcc")}
 
 
-def _resolve(event: dict, choice: Choice) -> tuple[dict, dict[str, list[str]]]:
+def _resolve(event: dict, choice: Choice, privacy: str | None = None) -> tuple[dict, dict[str, list[str]]]:
     draft = _draft(event)
     session = db_session()
     result = resolve(session, actor(), session.get(Company, g.company_id), _settings().mail_domain,
                      to=parse_addresses(draft["to"], "to"), cc=parse_addresses(draft["cc"], "cc"),
-                     bcc=parse_addresses(draft["bcc"], "bcc"), choice=choice)
+                     bcc=parse_addresses(draft["bcc"], "bcc"), choice=choice, privacy=privacy)
     return result, draft
 
 
@@ -272,5 +301,9 @@ def merged_bcc(existing: list[str], address: str, replace: list[str], mail_domai
 @bp.post("/bcc-action")
 @google_request
 def bcc_action():
-    result, draft = _resolve(g.addon_event, _choice_from(g.addon_event))
+    """Writes the draft's Bcc: the deal or lead picked (``item``) and the privacy chosen
+    (``privacy``: private or shared, carried by the address's tag; left out, the tag already in
+    the Bcc stays)."""
+    privacy = parse_privacy(_parameters(g.addon_event).get("privacy"))
+    result, draft = _resolve(g.addon_event, _choice_from(g.addon_event), privacy)
     return cards.update_bcc(merged_bcc(draft["bcc"], result["address"], result["replace"], _settings().mail_domain))

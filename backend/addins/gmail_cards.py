@@ -78,13 +78,48 @@ def homepage(user_email: str, company_address: str, base_url: str) -> dict:
         section(None, buttons(link_button("Open Smart Bcc", f"{base_url}/inbox")))))
 
 
-def message(found: dict, base_url: str, pick_url: str) -> dict:
-    return push_card(message_card(found, base_url, pick_url))
+def message(found: dict, base_url: str, pick_url: str, accept_url: str) -> dict:
+    return push_card(message_card(found, base_url, pick_url, accept_url))
 
 
-def message_card(found: dict, base_url: str, pick_url: str) -> dict:
-    """The card beside an open message: its conversation's links in the CRM (and the deals to pick
-    from when it waits for the rep's choice), or who its sender is in the CRM."""
+def _who(title: str, person: str) -> str:
+    return f"{title} ({person})" if person else title
+
+
+def ranked_deal(entry: dict, top: bool = False) -> dict:
+    """One ranked candidate: its title, score and, underneath, the evidence in words."""
+    label = f"Suggested · score {entry['score']:.2f}" if top else f"Score {entry['score']:.2f}"
+    return labelled(label, _who(entry["title"], entry.get("person_name") or ""),
+                    "; ".join(entry.get("reasons") or []) or "No evidence either way.")
+
+
+def deal_choice_section(found: dict, pick_url: str, accept_url: str) -> dict:
+    """A conversation waiting for its deal: the candidates best first with their reasons, ONE
+    button that accepts the top suggestion, and the others to pick by hand."""
+    choice = found["deal_choice"]
+    logged = "1" if found.get("logged") else "0"
+
+    def ids(deal_id) -> dict:
+        return {"thread": str(found["thread_id"]), "deal": str(deal_id), "logged": logged}
+
+    candidates = choice["candidates"]
+    top = choice.get("suggested") or choice.get("top")
+    if not candidates or top is None:
+        return section("Pick the deal", text("Its contacts' deals are no longer open: find another deal or create "
+                                             "one in Smart Bcc."))
+    others = [c for c in candidates if c["id"] != top["id"]]
+    widgets = [text("Its contacts have several open deals: pick the one this conversation belongs to."),
+               *[ranked_deal(c, top=c["id"] == top["id"]) for c in [top, *others]],
+               buttons(action_button(f"Accept: {top['title']}"[:100], accept_url, **ids(top["id"])))]
+    if others:
+        widgets.append(buttons(*[action_button(f"Pick {_who(c['title'], c['person_name'])}"[:100], pick_url,
+                                               **ids(c["id"])) for c in others]))
+    return section("Pick the deal", *widgets)
+
+
+def message_card(found: dict, base_url: str, pick_url: str, accept_url: str) -> dict:
+    """The card beside an open message: its conversation's links in the CRM (and the ranked deals
+    to pick from when it waits for the rep's choice), or who its sender is in the CRM."""
     if found.get("error"):
         return card("This message", section(None, text(found["error"])))
     sections = []
@@ -97,15 +132,8 @@ def message_card(found: dict, base_url: str, pick_url: str) -> dict:
         sections.append(section(header, text("Logged, but not linked to a deal, lead or person yet.")))
     else:
         sections.append(section("Not logged yet", text("Smart Bcc has no copy of this message.")))
-    if found.get("candidates"):
-        logged = "1" if found.get("logged") else "0"
-        picks = [action_button(f"{title} ({person})"[:100] if person else title[:100], pick_url,
-                               thread=str(found["thread_id"]), deal=str(deal_id), logged=logged)
-                 for deal_id, title, person in found["candidates"]]
-        sections.append(section("Pick the deal",
-                                text("Its contacts have several open deals: pick the one this conversation "
-                                     "belongs to."),
-                                buttons(*picks)))
+    if found.get("deal_choice"):
+        sections.append(deal_choice_section(found, pick_url, accept_url))
     person = found.get("person")
     if person:
         widgets = [labelled("Sender", person)]
@@ -117,6 +145,36 @@ def message_card(found: dict, base_url: str, pick_url: str) -> dict:
         sections.append(section("Sender", text(f"{found['sender']} is not a contact yet.")))
     sections.append(section(None, buttons(link_button("Open Smart Bcc", f"{base_url}/inbox"))))
     return card("This message", *sections)
+
+
+PRIVACY_WORDS = {"private": "only you will see the conversation this mail starts",
+                 "shared": "everyone in your company will see the conversation this mail starts"}
+
+
+def privacy_section(result: dict, action_url: str) -> dict:
+    """Private or shared, chosen while writing: each button writes the Bcc again with the address
+    tagged accordingly (the draft's Bcc is where the choice is kept; Gmail has no compose state)."""
+    privacy = result.get("privacy")
+    if not privacy:
+        return {}
+    effective = privacy["effective"]
+    how = "marked for this mail" if privacy.get("chosen") else "your setting for new conversations"
+    return section("Who sees it",
+                   text(f"{effective.capitalize()} ({how}): {PRIVACY_WORDS[effective]}. A reply in an existing "
+                        "conversation does not change it; the change is offered on the conversation's page."),
+                   buttons(action_button("Mark private", action_url, item="auto", privacy="private"),
+                           action_button("Mark shared", action_url, item="auto", privacy="shared")))
+
+
+def suggestion_section(result: dict, action_url: str) -> dict:
+    """Several open deals, ranked: the top one with its reasons and ONE button that puts its address in Bcc."""
+    deals = result["candidates"]["deals"]
+    top = result.get("suggested") or (deals[0] if result.get("needs_deal_choice") and deals
+                                      and "score" in deals[0] else None)
+    if top is None:
+        return {}
+    return section("Suggested deal", ranked_deal(top, top=True),
+                   buttons(action_button(f"Use: {top['title']}"[:100], action_url, item=f"deal:{top['id']}")))
 
 
 def compose(result: dict, action_url: str, base_url: str) -> dict:
@@ -134,7 +192,9 @@ def compose(result: dict, action_url: str, base_url: str) -> dict:
         section("Bcc address",
                 labelled(chosen, result["address"], result["reason"]),
                 buttons(action_button("Bcc to CRM", action_url, item="auto"))),
+        suggestion_section(result, action_url),
         section("Pick a deal or lead", buttons(*picks)) if picks else
         section("Pick a deal or lead", text("The recipients have no open deals or leads.")),
+        privacy_section(result, action_url),
         section(None, buttons(action_button("No deal (company address)", action_url, item="none"),
                               link_button("Create a deal", f"{base_url}/deals")))))

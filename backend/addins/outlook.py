@@ -14,7 +14,7 @@ from ..config import PROJECT_ROOT
 from ..models import Company
 from . import cors, manifests
 from .auth import addin_login_required, authenticate, unauthorized
-from .resolve import MAX_BODY, MAX_SUBJECT, parse_addresses, parse_choice, parse_text, resolve
+from .resolve import MAX_BODY, MAX_SUBJECT, parse_addresses, parse_choice, parse_privacy, parse_text, resolve
 
 api = Blueprint("addin", __name__, url_prefix="/api/v1/addin")
 assets = Blueprint("addin_assets", __name__)
@@ -38,6 +38,10 @@ class AddinResolveRequestSchema(Schema):
         "description": 'null: automatic; "none": the company address; or {"item_type", "item_id"}'})
     subject = fields.Str(metadata={"description": "The draft's subject: ranks several open deals"})
     body = fields.Str(metadata={"description": "The draft's text: ranks several open deals"})
+    privacy = fields.Str(allow_none=True, metadata={
+        "enum": ["private", "shared", "default"],
+        "description": "The rep's choice for the conversation the mail starts, carried by the address's tag; "
+                       "default: no tag (the user's setting); left out: the tag already in the draft's Bcc"})
 
 
 class AddinCandidateSchema(Schema):
@@ -66,6 +70,12 @@ class AddinRuleSchema(Schema):
     reason = fields.Str()
 
 
+class AddinPrivacySchema(Schema):
+    default = fields.Str(metadata={"description": "The user's setting for new conversations"})
+    chosen = fields.Str(allow_none=True, metadata={"description": "The tag the address carries, or null"})
+    effective = fields.Str(metadata={"description": "What a new conversation of this mail will be"})
+
+
 class AddinResolveSchema(Schema):
     address = fields.Str(metadata={"description": "The one Smart Bcc address the draft should carry"})
     reason = fields.Str()
@@ -86,6 +96,8 @@ class AddinResolveSchema(Schema):
         "description": "With several open deals: the company's policy (ask, suggest, auto_when_confident)"})
     suggested = fields.Nested(AddinCandidateSchema, allow_none=True, metadata={
         "description": "Under suggest: the deal to pre-select in the picker"})
+    privacy = fields.Nested(AddinPrivacySchema, metadata={
+        "description": "Private or shared, chosen while writing: decides a new conversation's visibility"})
 
 
 document("/addin/resolve", "post", "The Smart Bcc address for a draft, its candidates and what to replace",
@@ -102,10 +114,11 @@ def resolve_view():
     choice = parse_choice(body.get("item"))
     subject = parse_text(body.get("subject"), "subject", MAX_SUBJECT)
     text = parse_text(body.get("body"), "body", MAX_BODY)
+    privacy = parse_privacy(body.get("privacy"))
     session = db_session()
     company = session.get(Company, g.company_id)
     return ok(resolve(session, actor(), company, _settings().mail_domain, to=to, cc=cc, bcc=bcc, choice=choice,
-                      subject=subject, body=text))
+                      subject=subject, body=text, privacy=privacy))
 
 
 def _admin():

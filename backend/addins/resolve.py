@@ -6,11 +6,11 @@ import email.utils
 from sqlalchemy.orm import Session
 
 from .. import addresses
-from ..domain import drafts
+from ..domain import drafts, privacy as privacy_rules
 from ..domain.actor import Actor
 from ..domain.drafts import Choice
 from ..domain.errors import DomainError as ApiError
-from ..models import Company
+from ..models import Company, User
 
 MAX_ADDRESSES = 500  # per list; more is not a draft anybody writes by hand
 ITEM_TYPES = ("deal", "lead")
@@ -69,10 +69,37 @@ def parse_text(raw, field: str, limit: int) -> str:
     return raw
 
 
+PRIVACY_VALUES = ("default", *addresses.PRIVACY_TAGS)
+
+
+def parse_privacy(raw) -> str | None:
+    """The rep's privacy choice: "private", "shared", "default" (no tag: the user's setting), or
+    None (absent: keep whatever the draft's Smart Bcc address already says)."""
+    if raw is None:
+        return None
+    if raw not in PRIVACY_VALUES:
+        raise ApiError(400, "The request has invalid fields; see errors.",
+                       {"privacy": ['Use "private", "shared", "default" or leave it out.']})
+    return raw
+
+
 def resolve(session: Session, actor: Actor, company: Company, mail_domain: str, *, to: list[str], cc: list[str],
-            bcc: list[str], choice: Choice, subject: str = "", body: str = "") -> dict:
+            bcc: list[str], choice: Choice, subject: str = "", body: str = "", privacy: str | None = None) -> dict:
     """The address for the draft, from the link rule-book (backend/domain/drafts.py); with several
     open deals, the candidates come best first with their score and reasons, ranked on the
-    draft's subject and text as the pipeline ranks the sent mail (backend/domain/dealrank.py)."""
-    return drafts.suggest(session, actor, company, mail_domain, to=to, cc=cc, bcc=bcc, choice=choice,
-                          subject=subject, text=body)
+    draft's subject and text as the pipeline ranks the sent mail (backend/domain/dealrank.py).
+    The address carries the rep's privacy choice as its tag (``privacy``; absent: the tag of the
+    Smart Bcc address already in the draft's Bcc, so a compose event that knows nothing of the
+    choice keeps it)."""
+    result = drafts.suggest(session, actor, company, mail_domain, to=to, cc=cc, bcc=bcc, choice=choice,
+                            subject=subject, text=body)
+    if privacy is None:
+        privacy = privacy_rules.chosen(bcc, mail_domain).privacy
+    tag = privacy if privacy in addresses.PRIVACY_TAGS else None
+    address = addresses.with_privacy(result["address"], tag, mail_domain)
+    default = privacy_rules.default_for(session.get(User, actor.user_id))
+    result.update(
+        address=address,
+        replace=[a for a in bcc if addresses.is_smartbcc_address(a, mail_domain) and a.lower() != address.lower()],
+        privacy={"default": default, "chosen": tag, "effective": tag or default})
+    return result

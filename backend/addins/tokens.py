@@ -94,5 +94,8 @@ def user_for_address(session: Session, address: str) -> User:
         # The same verified address in two companies: guessing would leak one company's CRM.
         raise TokenError(f"{key} is a verified address of users in more than one company; "
                          "sign in with your account address instead.")
+    if session.scalar(select(User.id).where(User.email == key, User.active.is_(False))) is not None:
+        raise TokenError(f"{key} is not a Smart Bcc user any more: an admin of your company deactivated "
+                         "this account. Ask them to reactivate it if you should still log mail.")
     raise TokenError(f"{key} is not a Smart Bcc user. Ask your admin to add this address to your "
                      "account, or to confirm it as one of your addresses.")

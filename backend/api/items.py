@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 
-from .. import addresses
 from ..models import Deal, Lead, Organization, Project
+from ..domain.editing import save_item
 from ..domain.items import forget_item
-from ..request_scope import item_bcc_address
+from ..request_scope import actor, item_bcc_address
 from .common import db_session, id_arg, scoped, text_arg
 from .fastdump import dumper
 from .crud import Resource
@@ -16,10 +16,21 @@ from .schemas import DealSchema, LeadSchema, OrganizationSchema, ProjectSchema
 bp = Blueprint("items", __name__)
 
 
-class _LinkedItem(Resource):
-    """An item threads can be linked to: deleting it removes those links."""
+class _Saved(Resource):
+    """Created and changed by the rules the pages use too (backend/domain/editing.py save_item):
+    the owner, the Smart Bcc address, the lost reason, the history catch-up."""
 
     item_type: str
+
+    def create(self, data: dict):
+        return save_item(db_session(), actor(), self.item_type, data)
+
+    def update(self, obj, data: dict) -> None:
+        save_item(db_session(), actor(), self.item_type, data, obj)
+
+
+class _LinkedItem(_Saved):
+    """An item threads can be linked to: deleting it removes those links."""
 
     def before_delete(self, obj) -> None:
         forget_item(db_session(), g.company_id, self.item_type, obj.id)
@@ -39,22 +50,18 @@ class _LinkedItem(Resource):
 
 
 class _AddressedItem(_LinkedItem):
-    def create(self, data: dict):
-        obj = super().create(data)
-        obj.bcc_token = addresses.new_item_token()
-        return obj
-
     def dump(self, obj) -> dict:
         data = dumper(self.schema)(obj)
         data["bcc_address"] = item_bcc_address(g.user.company, self.item_type, obj.bcc_token)
         return data
 
 
-class Organizations(Resource):
+class Organizations(_Saved):
     model = Organization
     schema = OrganizationSchema()
     name = "organization"
     path = "/organizations"
+    item_type = "organization"
 
 
 class Deals(_AddressedItem):

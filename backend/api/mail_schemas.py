@@ -96,3 +96,16 @@ class MessageSchema(Schema):
         if not obj.forwarded_by_email:
             return None
         return {"email": obj.forwarded_by_email, "user_id": obj.forwarded_by_user_id}
+
+
+# The inbox filters of GET /mailbox/mailThreads (backend/domain/inbox_filters.py): bad values are a 400
+# with errors.<parameter>.
+INBOX_FILTER_PARAMS = (
+    ("filter", "string", "Only threads passing these filters (repeat it, or separate names by commas): "
+                         "needs_deal (waits for a deal to be chosen), not_linked (no deal, lead or project), mine, "
+                         "shared_with_me, with_attachments (inline images do not count)."),
+    ("person_id", "integer", "Only threads with mail from or to this person, or linked to them."),
+    ("organization_id", "integer", "Only threads with mail from or to a person of this organisation."),
+    ("after", "string", "YYYY-MM-DD (UTC): only threads whose last message is on or after this day."),
+    ("before", "string", "YYYY-MM-DD (UTC): only threads whose first message is before this day."),
+)

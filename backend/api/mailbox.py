@@ -12,13 +12,15 @@ from .auth import login_required
 from .common import db_session, get_or_404, in_ids, json_body, ok, paginated, pagination, paging, services
 from .fastdump import dumper
 from .mail_schemas import (AcceptSuggestionSchema, AttachmentSchema, CreateItemSchema, LinkSchema, MessageSchema,
-                           ParticipantSchema, ThreadPatchSchema, ThreadSchema)
+                           INBOX_FILTER_PARAMS, ParticipantSchema, ThreadPatchSchema, ThreadSchema)
 from .openapi import FLAG, document
-from ..domain import manual, reasons, threads
+from ..domain import manual, privacy, reasons, threads
+from ..domain.errors import DomainError as ApiError
 from ..domain.items import titles as titles_of
 from ..domain.identity import company_user_ids
 from ..domain.inbox import inbox_page
-from ..domain.visibility import message_for, messages_linked_to, thread_for, visible_arrivals
+from ..domain.inbox_filters import read_filters
+from ..domain.visibility import message_for, thread_for, visible_arrivals
 from ..request_scope import actor, attachment_response
 
 bp = Blueprint("mailbox", __name__)
@@ -50,9 +52,19 @@ class DealChoiceSchema(Schema):
         "description": "Pre-selected under the suggest policy; null otherwise"})
 
 
+class VisibilityOfferSchema(Schema):
+    current = fields.Str(metadata={"enum": ["private", "shared"]})
+    offered = fields.Str(metadata={"enum": ["private", "shared"]})
+    can_act = fields.Bool(metadata={"description": "You own the thread, so you may accept or dismiss it"})
+    text = fields.Str()
+
+
 class ThreadDetailSchema(ThreadSchema):
     deal_choice = fields.Nested(DealChoiceSchema, allow_none=True, dump_only=True, metadata={
         "description": "One thread only (not lists): when it needs a deal, the ranked candidates"})
+    visibility_offer = fields.Nested(VisibilityOfferSchema, allow_none=True, dump_only=True, metadata={
+        "description": "A later mail was marked private or shared in the add-in and differs: the change offered "
+                       "to the owner (accept or dismiss it); null when there is none"})
 
 
 
@@ -61,17 +73,21 @@ dump_thread_row, dump_link_row = dumper(thread_schema), dumper(link_schema)
 
 document("/mailbox/mailThreads", "get", "Threads you can see, newest first", response=thread_schema, many=True,
          paged=True, query=(
-             ("q", "string", "Only threads with a message whose subject, snippet or sender contains this."),
+             ("q", "string", "Full-text search: words, \"phrases\", an address or domain, from:, to:, deal:, "
+                             "has:attachment, -term (see the README)."),
              ("include_auto", FLAG, "Also automatic mail (bounces, out-of-office replies)."),
              ("needs_deal_choice", FLAG, "Only threads whose contact has several open deals to choose from."),
              ("include_total", FLAG, "Add additional_data.pagination.total, the number of matching threads "
-                                     "(costs a count of all of them).")))
+                                     "(costs a count of all of them)."), *INBOX_FILTER_PARAMS))
 document("/mailbox/mailThreads/{id}", "get", "One thread with its links and, when it needs a deal, the ranked "
          "candidates (deal_choice)", response=ThreadDetailSchema())
 document("/mailbox/mailThreads/{id}/accept-suggestion", "post",
          "Link the thread to its top-ranked deal; 409 when that deal was closed or deleted meanwhile",
          request=AcceptSuggestionSchema(), response=ThreadDetailSchema())
 document("/mailbox/mailThreads/{id}", "patch", "Link to a deal/lead/project, or share", request=ThreadPatchSchema())
+document("/mailbox/mailThreads/{id}/visibility-offer/{answer}", "post", "accept: give the thread the visibility "
+         "a later mail was marked with; dismiss: keep it and drop the offer (owner only; 409 when none is left)",
+         response=ThreadDetailSchema(), status=200, string_params=("answer",))
 document("/mailbox/mailThreads/{id}/mailMessages", "get", "The messages of a thread, oldest first",
          response=message_schema, many=True, query=(("include_body", FLAG, "Add body_text and body_html."),))
 document("/mailbox/mailThreads/{id}/links", "post", "Link the thread to an item", request=link_schema)
@@ -161,6 +177,7 @@ def dump_thread(thread: MailThread) -> dict:
     """One thread, with the ranked deal candidates when it waits for a deal (lists leave them out)."""
     data = dump_threads([thread])[0]
     data["deal_choice"] = manual.deal_choice(db_session(), actor(), thread)
+    data["visibility_offer"] = privacy.offer_json(thread, actor())
     return data
 
 
@@ -223,7 +240,8 @@ def list_threads():
     start, limit = paging()
     page = inbox_page(db_session(), actor(), request.args.get("q") or "", request.args.get("include_auto") in ("1", "true"), start, limit,
                       needs_deal_choice=request.args.get("needs_deal_choice") in ("1", "true"),
-                      with_total=request.args.get("include_total") in ("1", "true"))
+                      with_total=request.args.get("include_total") in ("1", "true"),
+                      filters=read_filters(db_session(), actor(), request.args))
     by_id = {t.id: t for t in db_session().execute(select(*THREAD_COLUMNS).where(in_ids(MailThread.id, page.ids)))} \
         if page.ids else {}
     threads = [by_id[i] for i in page.ids if i in by_id]
@@ -294,6 +312,17 @@ def accept_suggestion(thread_id: int):
     return ok(dump_thread(thread))
 
 
+@bp.post("/mailbox/mailThreads/<int:thread_id>/visibility-offer/<answer>")
+@login_required
+def answer_visibility_offer(thread_id: int, answer: str):
+    thread = thread_for(db_session(), actor(), thread_id)
+    if answer not in ("accept", "dismiss"):
+        raise ApiError(404, "Use …/visibility-offer/accept or …/visibility-offer/dismiss.")
+    (privacy.accept_offer if answer == "accept" else privacy.dismiss_offer)(actor(), thread)
+    db_session().commit()
+    return ok(dump_thread(thread))
+
+
 @bp.delete("/mailbox/mailThreads/<int:thread_id>/links/<item_type>/<int:item_id>")
 @login_required
 def delete_link(thread_id: int, item_type: str, item_id: int):
@@ -339,8 +368,7 @@ def delete_message(message_id: int):
 def _item_messages(item_type: str, model):
     def view(item_id: int):
         get_or_404(model, item_id, item_type)
-        query = message_rows(messages_linked_to(actor(), item_type, item_id)
-                             .order_by(MailMessage.sent_at.desc(), MailMessage.id.desc()))
+        query = message_rows(threads.linked_messages(actor(), item_type, item_id))
         return paginated(query, _DumpAll(dump_messages), as_rows=True)
     view.__name__ = f"{item_type}_mail_messages"
     return login_required(view)

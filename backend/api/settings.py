@@ -5,7 +5,7 @@ from flask import Blueprint, g
 from marshmallow import Schema, fields, validate
 
 from ..accounts import AccountError, change_company_domain
-from ..domain import dealevidence, dealrank, senders
+from ..domain import dealevidence, dealrank, history, senders
 from .auth import login_required
 from .common import actor, db_session, json_body, ok, services
 from .errors import ApiError
@@ -26,6 +26,9 @@ class SmartBccSettingsSchema(Schema):
         min=0, max=1, error="Use a number from 0 to 1, such as 0.6."))
     deal_choice_margin = fields.Float(validate=validate.Range(
         min=0, max=1, error="Use a number from 0 to 1, such as 0.3."))
+    # Days of a person's unlinked conversations a new deal, lead or project takes in (admins; history.py).
+    history_catch_up_days = fields.Int(strict=True, validate=validate.Range(
+        min=0, max=history.MAX_DAYS, error=history.DAYS_HINT), error_messages={"invalid": history.DAYS_HINT})
 
 
 class AlternativeAddressSchema(Schema):
@@ -38,7 +41,9 @@ class ConfirmSchema(Schema):
 
 document("/settings/smart-bcc", "get", "Smart Bcc settings of the caller and the company")
 document("/settings/smart-bcc", "patch", "Change auto-linking, default sharing or (admins) the company domain, "
-         "sender verification and the deal choice policy (ask, suggest, auto_when_confident)",
+         "sender verification, the deal choice policy (ask, suggest, auto_when_confident) and "
+         "history_catch_up_days (0-365, 0 = off: the days of a person's unlinked conversations a new deal, lead "
+         "or project takes in)",
          request=SmartBccSettingsSchema())
 document("/users/me/alternative-addresses", "get", "Your alternative sender addresses")
 document("/users/me/alternative-addresses", "post",
@@ -54,6 +59,7 @@ document("/alternative-addresses/confirm", "post", "Confirm an address with the 
 def smart_bcc_settings() -> dict:
     data = senders.smart_bcc_settings(db_session(), services().settings, actor())
     data.update(dealevidence.policy_settings(g.user.company))
+    data["history_catch_up_days"] = g.user.company.history_catch_up_days
     return data
 
 
@@ -88,6 +94,11 @@ def patch_settings():
                            {key: ["Admins only."] for key in deal_choice})
         dealevidence.set_policy(g.user.company, policy=data.get("deal_choice_policy"),
                             threshold=data.get("deal_choice_threshold"), margin=data.get("deal_choice_margin"))
+    if "history_catch_up_days" in data:
+        if not g.user.is_admin:
+            raise ApiError(403, "Only a company admin can change how far back a new deal looks; ask your admin.",
+                           {"history_catch_up_days": ["Admins only."]})
+        history.set_days(g.user.company, data["history_catch_up_days"])
     for key in ("link_emails_to_items", "default_sharing"):
         if key in data:
             setattr(g.user, key, data[key])

@@ -8,7 +8,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ..models import Company, Deal, MailThread, Organization, ThreadLink
-from .dealrank import POLICIES, DealFacts, DealHistory, DealPolicy, candidate_ids, policy_error
+from .dealrank import POLICIES, DealFacts, DealHistory, DealPolicy, candidate_ids
 from .errors import DomainError
 from .sql import in_ids
 
@@ -19,8 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
 def load_evidence(session: Session, company_id: int, conv: "Conversation") -> "Conversation":
     """``conv`` with what the evidence reads, when there is something to rank (two or more open
     deals): the company's policy, the deals' owners and organisations, and the earlier
-    conversations with the contacts linked to them: one query (and one for the company when the
-    session does not hold it yet), only in that case.
+    conversations with the contacts linked to them (the newest per contact too): one query (and
+    one for the company when the session does not hold it yet), only in that case.
 
     Earlier conversations count only when the rep (``conv.viewer_id``, else ``conv.user_id``)
     may see them: their own, or shared within the company."""
@@ -65,9 +65,25 @@ def load_evidence(session: Session, company_id: int, conv: "Conversation") -> "C
             hist.by_address.add(thread_id)
         if last_at is not None and (hist.last_at is None or last_at > hist.last_at):
             hist.last_at = last_at
+        if last_at is not None and (person_id not in hist.last_by_person or last_at > hist.last_by_person[person_id]):
+            hist.last_by_person[person_id] = last_at
     conv.deal_facts = facts
     conv.deal_history = history
     return conv
+
+
+def policy_error(policy, threshold, margin) -> dict[str, list[str]]:
+    """Field messages for a policy, threshold or margin out of range (empty when all are fine);
+    ``None`` means "not given"."""
+    errors: dict[str, list[str]] = {}
+    if policy is not None and policy not in POLICIES:
+        errors["deal_choice_policy"] = [f"Use one of: {', '.join(POLICIES)}."]
+    for name, value in (("deal_choice_threshold", threshold), ("deal_choice_margin", margin)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            errors[name] = ["Use a number from 0 to 1, such as 0.6."]
+    return errors
 
 
 def policy_settings(company: Company) -> dict:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ..models import MailThread
 from . import search
 from .actor import Actor
+from .inbox_filters import InboxFilters, conditions as filter_conditions
 from .visibility import visibility_parts, visible_threads
 
 
@@ -53,12 +54,19 @@ def inbox_threads(actor: Actor, term: str | search.Query = "", include_auto: boo
             .order_by(matches.c.score.desc(), MailThread.last_message_at.desc(), MailThread.id.desc()))
 
 
+# The inbox page counts the conversations up to this many (above: "more than 1,000"): an exact
+# count reads every visible thread's index entry, so it grows with the mailbox (bench/mailbox.py
+# --sizes: 10,000 still cost 2-4 ms); the API's include_total=1 stays exact.
+PAGE_COUNT_LIMIT = 1_000
+
+
 @dataclass
 class InboxPage:
     start: int
     ids: list[int]  # the page's thread ids, in inbox order
     more: bool  # threads follow this page
-    total: int | None  # all matching threads, when asked for
+    total: int | None  # all matching threads, when asked for (None past count_limit)
+    more_than: int | None = None  # counting stopped at count_limit: there are more threads than this
 
     @property
     def known_total(self) -> int | None:
@@ -69,14 +77,19 @@ class InboxPage:
 
 
 def inbox_page(session: Session, actor: Actor, term: str, include_auto: bool, start: int, limit: int, *,
-               needs_deal_choice: bool = False, with_total: bool = False) -> InboxPage:
+               needs_deal_choice: bool = False, with_total: bool = False,
+               count_limit: int | None = None, filters: InboxFilters | None = None) -> InboxPage:
     """One page of the inbox (or of a search in it, ranked by relevance then recency), for the API
     and the pages. A search that cannot be read raises a DomainError (400) saying why.
 
     The inbox page is picked by id first: that walk is index-only (ix_mail_threads_inbox), so a
     deep page does not read the rows it skips. The exact total is counted only when asked for: it
     reads every visible thread's index entry (about 9 ms per 100,000 on PostgreSQL). A search
-    finds its matches through the full-text index, then ranks them."""
+    finds its matches through the full-text index, then ranks them.
+
+    ``count_limit`` (the inbox page, not the API's exact ``include_total``): the inbox is counted
+    up to that many threads; past it ``total`` is None and ``more_than`` says so. The count then
+    costs the same in a mailbox of any size."""
     found = search.parse(term) if clean_term(term) else None
     dialect = session.get_bind().dialect.name
 
@@ -84,10 +97,15 @@ def inbox_page(session: Session, actor: Actor, term: str, include_auto: bool, st
         query = inbox_threads(actor, found or "", include_auto, part=part, dialect=dialect)
         if needs_deal_choice:
             query = query.where(MailThread.needs_deal_choice.is_(True))
+        if filters:  # the inbox filters (backend/domain/inbox_filters.py)
+            query = query.where(*filter_conditions(actor, filters))
         return query
 
-    def count(query):
-        return select(func.count()).select_from(query.order_by(None).subquery()).scalar_subquery()
+    def count(query, up_to: int | None = None):
+        query = query.order_by(None)
+        if up_to is not None:
+            query = query.with_only_columns(MailThread.id).limit(up_to + 1)
+        return select(func.count()).select_from(query.subquery()).scalar_subquery()
 
     query = inbox()
     total = None
@@ -105,8 +123,10 @@ def inbox_page(session: Session, actor: Actor, term: str, include_auto: bool, st
         if found is not None:  # a page past the end
             page.total = session.scalar(select(count(query)))
         else:  # two index ranges rather than the OR tested on every thread of the company
-            own, shared = (count(inbox(part)) for part in visibility_parts(actor))
+            own, shared = (count(inbox(part), count_limit) for part in visibility_parts(actor))
             page.total = session.scalar(select(own + shared))
+            if count_limit is not None and page.total > count_limit:
+                page.total, page.more_than = None, count_limit
     elif with_total:
         page.total = page.known_total
     return page

@@ -1,19 +1,16 @@
 """Invitations: an admin invites a colleague by email; the link lets them choose a name and password.
 
-The link is signed (itsdangerous, the server's secret key), expires after ``INVITE_DAYS`` days and
-works once: it carries the invitation's id and a random nonce of which only the SHA-256 is stored;
-accepting, revoking or resending (a new nonce) makes earlier links worthless. The mail is sent by a
+The link is signed, expires after ``INVITE_DAYS`` days and works once (backend/domain/signed_links.py):
+it carries the invitation's id and a random nonce of which only the SHA-256 is stored; accepting,
+revoking or resending (a new nonce) makes earlier links worthless. The mail is sent by a
 job (``SEND_INVITATION``, backend/sender_tasks.py) after the request commits, through the relay, or
 into a named file of the outbox when no relay is configured, and the admin is told which.
 """
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -21,7 +18,7 @@ from .. import addresses, mailer
 from ..accounts import AccountError, create_user, normalize_email
 from ..models import Company, User
 from ..models.company import Invitation
-from . import users
+from . import signed_links, users
 from .actor import Actor
 from .errors import DomainError, invalid
 from .senders import OutgoingMail
@@ -30,25 +27,22 @@ INVITE_DAYS = 7
 ACCEPT_PATH = "/invitations/accept"
 SEND_INVITATION = "users.send_invitation"  # the job: (invitation id, nonce)
 
-STATES = {
-    "expired": (410, "This invitation has expired. Ask the admin who invited you to send it again."),
-    "used": (409, "This invitation was already accepted. Sign in with the address and password you chose."),
-    "revoked": (410, "This invitation was withdrawn by an admin of the company. Ask them if you should still join."),
-    "replaced": (410, "A newer invitation mail was sent to you; use the link in the newest mail."),
-    "unknown": (404, "This invitation link is not valid. Copy the whole link from the mail into the address bar."),
-}
-
-
-def _serializer(settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt="smartbcc.invitation")
-
-
-def _digest(nonce: str) -> str:
-    return hashlib.sha256(nonce.encode()).hexdigest()
+LINK = signed_links.LinkKind(
+    salt="smartbcc.invitation", path=ACCEPT_PATH, max_age=INVITE_DAYS * 86400,
+    fields=(("id", int), ("n", str)),
+    refusals={
+        "expired": (410, "This invitation has expired. Ask the admin who invited you to send it again."),
+        "used": (409, "This invitation was already accepted. Sign in with the address and password you chose."),
+        "revoked": (410, "This invitation was withdrawn by an admin of the company. Ask them if you should "
+                         "still join."),
+        "replaced": (410, "A newer invitation mail was sent to you; use the link in the newest mail."),
+        "unknown": (404, "This invitation link is not valid. Copy the whole link from the mail into the "
+                         "address bar."),
+    })
 
 
 def _outbox_name(invitation_id: int, nonce: str) -> str:
-    return f"invite-{invitation_id}-{_digest(nonce)[:12]}.eml"
+    return f"invite-{invitation_id}-{signed_links.digest(nonce)[:12]}.eml"
 
 
 def _aware(value: datetime) -> datetime:
@@ -86,8 +80,7 @@ def state_of(invitation: Invitation, at: datetime | None = None) -> str:
 
 
 def _mail_out(session: Session, settings, invitation: Invitation, resend: bool) -> Sent:
-    nonce = secrets.token_urlsafe(16)
-    invitation.nonce_hash = _digest(nonce)
+    nonce, invitation.nonce_hash = signed_links.new_nonce()
     invitation.sent_at = users.now()
     invitation.expires_at = invitation.sent_at + timedelta(days=INVITE_DAYS)
     session.flush()
@@ -177,7 +170,7 @@ def not_sent(session: Session, sent: Sent) -> str | None:
     # Read afresh: the job (eager, or a quick one) wrote in a session of its own.
     row = session.execute(select(Invitation.nonce_hash, Invitation.sent_at)
                           .where(Invitation.id == sent.invitation_id)).first()
-    if row is None or row.nonce_hash != _digest(sent.nonce) or row.sent_at is not None:
+    if row is None or not signed_links.nonce_matches(row.nonce_hash, sent.nonce) or row.sent_at is not None:
         return None
     return (f"The invitation mail to {sent.email} could not be handed to the mail relay, even after retrying. "
             "Choose 'Resend' later; if it keeps failing, check the mail relay (SMARTBCC_SMTP_RELAY).")
@@ -188,11 +181,10 @@ def not_sent(session: Session, sent: Sent) -> str | None:
 def invitation_mail(session: Session, settings, invitation_id: int, nonce: str) -> OutgoingMail | None:
     """The mail for ``nonce``, or None when it is no longer wanted (accepted, withdrawn, replaced)."""
     invitation = session.get(Invitation, invitation_id)
-    if invitation is None or invitation.nonce_hash != _digest(nonce) or state_of(invitation) in (
-            "accepted", "revoked"):
+    if invitation is None or not signed_links.nonce_matches(invitation.nonce_hash, nonce) or state_of(
+            invitation) in ("accepted", "revoked"):
         return None
-    token = _serializer(settings).dumps({"id": invitation.id, "n": nonce})
-    link = f"{settings.base_url}{ACCEPT_PATH}?token={token}"
+    link = LINK.url(settings, id=invitation.id, n=nonce)
     inviter = invitation.invited_by
     who = f"{inviter.name} ({inviter.email})" if inviter else "An admin"
     company = session.get(Company, invitation.company_id)
@@ -210,60 +202,47 @@ def company_name(session: Session, invitation: Invitation) -> str:
 
 def invitation_failed(session: Session, invitation_id: int, nonce: str) -> None:
     invitation = session.get(Invitation, invitation_id)
-    if invitation is not None and invitation.nonce_hash == _digest(nonce):
+    if invitation is not None and signed_links.nonce_matches(invitation.nonce_hash, nonce):
         invitation.sent_at = None
 
 
 # --- the link -------------------------------------------------------------------------------------
 
-@dataclass
-class Opened:
-    state: str  # "pending" (the link is good), or a key of STATES
-    invitation: Invitation | None = None
-
-    def refusal(self) -> DomainError:
-        status, message = STATES[self.state]
-        return DomainError(status, message)
+class Opened(signed_links.Opened):
+    @property
+    def invitation(self) -> Invitation | None:
+        return self.target
 
 
 def open_link(session: Session, settings, token: str) -> Opened:
-    try:
-        data = _serializer(settings).loads(token or "", max_age=INVITE_DAYS * 86400)
-    except SignatureExpired:
-        return Opened("expired")
-    except BadSignature:
-        return Opened("unknown")
-    if not isinstance(data, dict) or not isinstance(data.get("id"), int) or not isinstance(data.get("n"), str):
-        return Opened("unknown")
+    state, data = LINK.read(settings, token)
+    if state != "valid":
+        return Opened(LINK, state)
     invitation = session.get(Invitation, data["id"])
     if invitation is None:
-        return Opened("unknown")
+        return Opened(LINK, "unknown")
     state = state_of(invitation)
     if state == "accepted":
-        return Opened("used", invitation)
+        return Opened(LINK, "used", invitation)
     if state in ("revoked", "expired"):
-        return Opened(state, invitation)
-    if invitation.nonce_hash != _digest(data["n"]):
-        return Opened("replaced", invitation)
-    return Opened("pending", invitation)
+        return Opened(LINK, state, invitation)
+    if not signed_links.nonce_matches(invitation.nonce_hash, data["n"]):
+        return Opened(LINK, "replaced", invitation)
+    return Opened(LINK, "pending", invitation)
 
 
 def accept(session: Session, settings, token: str, name: str, password: str, again: str) -> User:
     """Creates the invited user with the chosen name and password; the link is then used up."""
-    opened = open_link(session, settings, token)
-    if opened.state != "pending":
-        raise opened.refusal()
-    invitation = opened.invitation
+    invitation = open_link(session, settings, token).require_good()
     name = " ".join((name or "").split())
     errors: dict[str, list[str]] = {}
     if not name:
         errors["name"] = ["Enter your name as your colleagues should see it."]
     elif len(name) > 200:
         errors["name"] = ["The name can have at most 200 characters."]
-    errors.update({("password" if k == "new_password" else "password_again"): v for k, v in
-                   users.new_password_errors(invitation.email, name, password, again).items()})
+    errors.update(users.new_password_errors(invitation.email, name, password, again, field="password"))
     if errors:
-        raise DomainError(400, " ".join(m for ms in errors.values() for m in ms), errors)
+        raise users.refused(errors)
     try:
         user = create_user(session, invitation.company_id, invitation.email, name,
                            admin=invitation.role == "admin").user

@@ -103,3 +103,9 @@ def forget_item(session: Session, company_id: int, item_type: str, item_id: int)
     conversations (a thread that waited for a deal choice keeps waiting)."""
     session.execute(delete(ThreadLink).where(ThreadLink.company_id == company_id, ThreadLink.item_type == item_type,
                                              ThreadLink.item_id == item_id))
+
+
+def title_required(item_type: str) -> DomainError:
+    """The refusal of a blank title (the API's schemas say the same words)."""
+    message = f"Give the {item_type} a title."
+    return DomainError(400, message, {"title": [message]})

@@ -7,12 +7,12 @@ from sqlalchemy.orm import Session
 from .. import addresses
 from ..mail.automatic import is_machine_address
 from ..models import Company, Deal, MailMessage, MailThread, Participant, Person, PersonEmail, ThreadLink, User
-from . import dealrank
+from . import dealrank, history
 from .actor import Actor
 from .autolink import contacts_of, conversation
 from .dealrank import DealPolicy, Ranked, Ranking
 from .errors import DomainError
-from .items import MODELS, check_references, named, require_item, titles
+from .items import MODELS, check_references, named, require_item, title_required, titles
 from .linkrules import Item
 from .visibility import require_owner
 
@@ -198,7 +198,11 @@ def create_item(session: Session, actor: Actor, thread: MailThread, data: dict):
             require_item(session, company_id, "person", person_id, "person_id")
         else:
             person_id = next((p.person_id for p in external if p.person_id), None)
-        fields = dict(company_id=company_id, title=data.get("title") or thread.subject or "(no subject)",
+        # No title: the conversation's subject; a blank one (or no subject either) is refused.
+        title = (data["title"] if data.get("title") is not None else thread.subject or "").strip()
+        if not title:
+            raise title_required(item_type)
+        fields = dict(company_id=company_id, title=title,
                       person_id=person_id, owner_id=actor.user_id, organization_id=data.get("organization_id"))
         if item_type == "deal":
             fields.update(status="open", value=data.get("value"), currency=data.get("currency"))
@@ -209,6 +213,7 @@ def create_item(session: Session, actor: Actor, thread: MailThread, data: dict):
     session.add(item)
     session.flush()
     link(session, actor, thread, item_type, item.id)
+    history.item_changed(session, item_type, item, created=True)  # its person's other conversations, after commit
     return item
 
 

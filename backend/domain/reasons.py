@@ -81,6 +81,9 @@ def _sentence(lk, title, people, users, deals_now, owners, now) -> str:
     item = named(lk.item_type, title)
     if lk.removed:
         return lk.reason[:1].upper() + lk.reason[1:] if lk.reason else "Unlinked by hand."
+    if lk.rule == "accepted-suggestion":  # the top-ranked deal, accepted by the rep (manual.accept_suggestion)
+        who = users.get(lk.created_by_id) or "the rep"
+        return f"Suggested (score {facts.get('score', 0):.2f}) and accepted by {who} on {when}.{_evidence(facts)}"
     if lk.origin == "manual":
         who = users.get(lk.created_by_id)
         return f"Linked by {who} on {when}." if who else f"Linked by hand on {when}."
@@ -101,6 +104,28 @@ def _sentence(lk, title, people, users, deals_now, owners, now) -> str:
         if together == {lk.item_id}:
             return f"Linked because '{title}' is {only}."
         return f"Linked on {when}: it was then {only}."
+    if lk.rule == "confident-deal":  # linked on its own under auto_when_confident (linkrules.ConfidentDeal)
+        return (f"Linked on its own on {when}: ranked first of the open deals (score {facts.get('score', 0):.2f}, "
+                f"{facts.get('lead', 0):.2f} ahead of the next).{_evidence(facts)}")
+    if lk.rule == "history":  # an earlier conversation taken in by a new item (backend/domain/history.py)
+        return history_sentence(lk.item_type, facts.get("event", "created"),
+                                people.get(facts.get("person_id"), ""))
     # Links made before rules were recorded keep the words of their time.
     text = lk.reason or ""
     return text[:1].upper() + text[1:] if text else f"Linked on {when}."
+
+
+def _evidence(facts: dict) -> str:
+    """The ranking's evidence stored with a deal link, as the sentences the rep was shown."""
+    said = [e.get("reason", "") for e in facts.get("evidence") or [] if e.get("reason")]
+    return (" " + " ".join(said)) if said else ""
+
+
+def history_sentence(item_type: str, event: str, person: str = "") -> str:
+    """Why history (backend/domain/history.py) linked an earlier conversation to a new, reopened or
+    re-assigned item: stored with the link and shown for it."""
+    if event == "reopened":
+        return f"Linked when the {item_type} was reopened."
+    if event == "person-changed":
+        return f"Linked when {person or 'the contact'} became the {item_type}'s contact."
+    return f"Linked when the {item_type} was created."

@@ -12,13 +12,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ..models import Attachment, InboundRecord, MailMessage, MailThread, OperatorMail
 from .actor import Actor
 from .sql import in_ids
-from .visibility import message_for, require_owner
+from .visibility import linked_thread_ids, message_for, require_owner, visible_threads
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,31 @@ def last_messages(session: Session, thread_ids: list[int]) -> dict[int, tuple[in
               .where(MailMessage.thread_id == MailThread.id, MailMessage.deleted_at.is_(None))
               .order_by(MailMessage.sent_at.desc(), MailMessage.id.desc()).limit(1)
               .correlate(MailThread).scalar_subquery())
+    # A derived table, not "id IN (…)": PostgreSQL ran the per-thread probe twice for the IN's
+    # hashing. Each probe reads ix_mail_messages_thread_live alone (newest live entry first).
+    picked = select(newest.label("message_id")).where(in_ids(session, MailThread.id, thread_ids)).subquery("newest")
     rows = session.execute(
         select(MailMessage.thread_id, MailMessage.id, MailMessage.sender_email, MailMessage.sender_name)
-        .where(MailMessage.id.in_(select(newest).where(in_ids(session, MailThread.id, thread_ids)))))
+        .join(picked, picked.c.message_id == MailMessage.id))
     return {thread_id: (message_id, email, name) for thread_id, message_id, email, name in rows}
+
+
+
+def linked_messages(actor: Actor, item_type: str, item_id: int) -> Select:
+    """The live messages of the visible threads linked to an item, newest first (as
+    visibility.messages_linked_to, ordered), shaped so that one page reads only its own rows.
+
+    The item's threads are picked first (its live links, from ix_thread_links_item_threads
+    alone, then the visibility of each thread once); their messages' ids and times come from
+    index entries (ix_mail_messages_thread_live) and are sorted; only then are the page's rows
+    looked up by id. Both steps are fenced (OFFSET 0): the planner, which cannot know that a
+    deal's 500 threads hold thousands of messages, would otherwise read and sort every row, and
+    check each message's thread rather than each thread once."""
+    threads = (visible_threads(actor).where(MailThread.id.in_(linked_thread_ids(actor, item_type, item_id)))
+               .with_only_columns(MailThread.id).offset(0).subquery("linked"))
+    order = (select(MailMessage.id.label("id"), MailMessage.sent_at.label("sent_at"))
+             .where(MailMessage.thread_id.in_(select(threads.c.id)), MailMessage.deleted_at.is_(None),
+                    MailMessage.company_id + 0 == actor.company_id)
+             .order_by(MailMessage.sent_at.desc(), MailMessage.id.desc()).offset(0).subquery("newest"))
+    return (select(MailMessage).join(order, order.c.id == MailMessage.id)
+            .order_by(order.c.sent_at.desc(), order.c.id.desc()))

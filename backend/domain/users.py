@@ -133,14 +133,21 @@ def set_password(user: User, password: str) -> None:
     user.session_version = (user.session_version or 0) + 1
 
 
-def new_password_errors(user_email: str, user_name: str, new: str, again: str) -> dict[str, list[str]]:
+def new_password_errors(user_email: str, user_name: str, new: str, again: str,
+                        field: str = "new_password") -> dict[str, list[str]]:
+    """Field messages for a chosen password (``field``) and its repetition (``field``_again)."""
     errors: dict[str, list[str]] = {}
     problem = password_problem(new, email=user_email, name=user_name)
     if problem:
-        errors["new_password"] = [problem]
+        errors[field] = [problem]
     elif new != again:
-        errors["new_password_again"] = ["The two new passwords differ. Type the same password twice."]
+        errors[f"{field}_again"] = ["The two passwords differ. Type the same password twice."]
     return errors
+
+
+def refused(errors: dict[str, list[str]], lead: str = "") -> DomainError:
+    """A 400 with every field message, for a form that shows each one next to its field."""
+    return DomainError(400, lead + " ".join(m for ms in errors.values() for m in ms), errors)
 
 
 def change_password(user: User, current: str, new: str, again: str) -> None:
@@ -154,8 +161,7 @@ def change_password(user: User, current: str, new: str, again: str) -> None:
     if not errors and current == new:
         errors["new_password"] = ["The new password is the same as the current one. Choose another one."]
     if errors:
-        raise DomainError(400, "The password was not changed: " + " ".join(m for ms in errors.values() for m in ms),
-                          errors)
+        raise refused(errors, "The password was not changed: ")
     set_password(user, new)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, BigId, CompanyScoped, Str, utcnow
@@ -28,6 +28,9 @@ class Company(Base):
     deal_choice_policy: Mapped[str] = mapped_column(Str(24), default="ask", server_default="ask")
     deal_choice_threshold: Mapped[float] = mapped_column(Float, default=0.8, server_default="0.8")
     deal_choice_margin: Mapped[float] = mapped_column(Float, default=0.3, server_default="0.3")
+    # Days of a person's unlinked conversations linked to a deal, lead or project created for them
+    # (backend/domain/history.py); 0 turns it off.
+    history_catch_up_days: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     users: Mapped[list["User"]] = relationship(back_populates="company")
@@ -63,6 +66,8 @@ class User(CompanyScoped, Base):
     last_sign_in_at: Mapped[datetime | None]
     # Set when the user chose their password (change, reset, invitation): the demo seed keeps it.
     password_changed_at: Mapped[datetime | None]
+    # The user's own IANA time zone for the pages ("Europe/Berlin"); None: the browser's (issue 20).
+    time_zone: Mapped[str | None] = mapped_column(Str(64))
 
     company: Mapped[Company] = relationship(back_populates="users")
     sender_addresses: Mapped[list["SenderAddress"]] = relationship(

@@ -1,7 +1,7 @@
 """The CRM items mail is linked to: persons, organizations, deals, leads, projects."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Numeric, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -34,6 +34,9 @@ class Person(CompanyScoped, Base):
     emails: Mapped[list["PersonEmail"]] = relationship(
         back_populates="person", cascade="all, delete-orphan", order_by="PersonEmail.id"
     )
+    phones: Mapped[list["PersonPhone"]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", order_by="PersonPhone.id"
+    )
 
 
 class PersonEmail(CompanyScoped, Base):
@@ -50,6 +53,19 @@ class PersonEmail(CompanyScoped, Base):
     person: Mapped[Person] = relationship(back_populates="emails")
 
 
+class PersonPhone(CompanyScoped, Base):
+    """A phone number of a person, as typed (not unique: colleagues share a switchboard)."""
+
+    __tablename__ = "person_phones"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_id: Mapped[int] = mapped_column(BigId, ForeignKey("persons.id", ondelete="CASCADE"), index=True)
+    phone: Mapped[str] = mapped_column(Str(40))
+    label: Mapped[str] = mapped_column(Str(32), default="work")
+
+    person: Mapped[Person] = relationship(back_populates="phones")
+
+
 class _Item:
     """Columns shared by deals, leads and projects."""
 
@@ -61,7 +77,9 @@ class _Item:
 
 class Deal(_Item, CompanyScoped, Base):
     __tablename__ = "deals"
-    __table_args__ = (Index("ix_deals_person_status", "person_id", "status"),)
+    __table_args__ = (Index("ix_deals_person_status", "person_id", "status"),
+                      # The deals list sorted by value (largest first) within a company.
+                      Index("ix_deals_company_value", "company_id", "value"))
 
     person_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("persons.id", ondelete="SET NULL"))
     organization_id: Mapped[int | None] = mapped_column(
@@ -71,6 +89,10 @@ class Deal(_Item, CompanyScoped, Base):
     status: Mapped[str] = mapped_column(Str(8), default="open")
     value: Mapped[float | None] = mapped_column(Numeric(14, 2))
     currency: Mapped[str | None] = mapped_column(Str(3))
+    # Free text (each company names its own pipeline steps); the form offers common ones.
+    stage: Mapped[str | None] = mapped_column(Str(60))
+    expected_close_date: Mapped[date | None] = mapped_column()
+    lost_reason: Mapped[str | None] = mapped_column(Str(300))
     # Random part of the deal's own Smart Bcc address (see backend.addresses).
     bcc_token: Mapped[str | None] = mapped_column(Str(32), unique=True)
 

@@ -67,6 +67,8 @@ class MailThread(CompanyScoped, Base):
     subject: Mapped[str] = mapped_column(Str(998), default="")
     normalized_subject: Mapped[str] = mapped_column(Str(998), default="")
     shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A later mail was marked "private" or "shared" in the add-in and differs: offered, not applied.
+    visibility_offer: Mapped[str | None] = mapped_column(Str(8))
     # Several open deals matched: the rep has to pick one.
     needs_deal_choice: Mapped[bool] = mapped_column(Boolean, default=False)
     snippet: Mapped[str] = mapped_column(Str(300), default="")
@@ -91,7 +93,9 @@ class ThreadLink(CompanyScoped, Base):
     __tablename__ = "thread_links"
     __table_args__ = (
         UniqueConstraint("thread_id", "item_type", "item_id"),
-        Index("ix_thread_links_item", "company_id", "item_type", "item_id"),
+        # An item's threads (a deal's page and its messages): the trailing columns answer "which
+        # live links" from the index alone, without visiting each link's row (migration 0017).
+        Index("ix_thread_links_item_threads", "company_id", "item_type", "item_id", "removed", "thread_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -121,6 +125,11 @@ class MailMessage(CompanyScoped, Base):
         # Dedupe: one stored copy per company per Message-ID (or content hash).
         UniqueConstraint("company_id", "dedupe_key"),
         Index("ix_mail_messages_thread_sent", "thread_id", "sent_at"),
+        # A thread's live messages in order (its newest for the lists, the messages of a deal's
+        # threads newest first): read from the index alone, so a deal's view sorts index entries
+        # and then reads only the rows of its page (migration 0017).
+        Index("ix_mail_messages_thread_live", "thread_id", "sent_at", "id", "company_id",
+              postgresql_where=text("deleted_at IS NULL"), sqlite_where=text("deleted_at IS NULL")),
         Index("ix_mail_messages_header_id", "company_id", "message_id_header"),
     )
 
@@ -142,6 +151,8 @@ class MailMessage(CompanyScoped, Base):
     # while sender_* names the customer.
     forwarded_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
     forwarded_by_email: Mapped[str | None] = mapped_column(Str(320))
+    # What the rep wrote above the forwarded mail ("FYI, logging Bob's reply."), shown above it.
+    forward_note: Mapped[str | None] = mapped_column(LongText)
     auto_kind: Mapped[str | None] = mapped_column(Str(16))
     raw_sha256: Mapped[str] = mapped_column(Str(64))
     defects: Mapped[list] = mapped_column(default=list)

@@ -33,6 +33,7 @@ class Persist:
             snippet=snippet(text, html), body_text=text, body_html=html,
             forwarded_by_user_id=ctx.user.id if view.forwarded_by else None,
             forwarded_by_email=view.forwarded_by.key if view.forwarded_by else None,
+            forward_note=_note(ctx),
             auto_kind=parsed.auto_kind, raw_sha256=ctx.record.raw_sha256,
             defects=parsed.defects[:50],
         )
@@ -80,3 +81,9 @@ def _attachments(ctx: Context):
             seen.add(key)
             unique.append(part)
     return unique
+
+
+def _note(ctx: Context) -> str | None:
+    """What the rep wrote above the mail they forwarded (shown above it on the pages)."""
+    note = ctx.forwarded.note if ctx.forwarded is not None and ctx.view.forwarded_by else None
+    return note[:MAX_STORED_BODY] if note and note.strip() else None

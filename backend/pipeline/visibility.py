@@ -1,6 +1,9 @@
-"""Stage visibility: a new thread takes the owner's default sharing; an existing one keeps its own."""
+"""Stage visibility: a new thread takes the privacy the rep chose while writing (the Smart Bcc
+address's tag), else the owner's default; an existing one keeps its own, and a different choice
+is offered to its owner instead (backend/domain/privacy.py)."""
 from __future__ import annotations
 
+from ..domain import privacy
 from .context import Context
 
 
@@ -8,10 +11,11 @@ class Visibility:
     name = "visibility"
 
     def run(self, ctx: Context) -> None:
+        choice = privacy.chosen([r.get("address") or "" for r in ctx.routes], ctx.settings.mail_domain)
         if not ctx.new_thread:
-            state = "shared" if ctx.thread.shared else "private"
-            ctx.decide(self.name, state, f"The conversation stays {state}.")
+            outcome, reason = privacy.settle_existing(ctx.thread, ctx.user, choice)
+            ctx.decide(self.name, outcome, reason, **({"offered": choice.privacy} if outcome == "offered" else {}))
             return
-        ctx.thread.shared = ctx.user.default_sharing == "shared"
-        state = "shared" if ctx.thread.shared else "private"
-        ctx.decide(self.name, state, f"{state.capitalize()}: {ctx.user.name}'s default for new conversations.")
+        reason = privacy.settle_new(ctx.thread, ctx.user, choice)
+        extra = {"chosen": choice.privacy} if choice.privacy else {}
+        ctx.decide(self.name, privacy.state(ctx.thread.shared), reason, **extra)

@@ -13,6 +13,7 @@ from .blueprint import bp
 from .auth import signin_required
 from .format import ITEM_LABELS, item_url
 from .lookup import search_items
+from .search import suggestions
 from .thread_actions import link_thread, share_thread
 
 
@@ -26,6 +27,13 @@ def app_search():
     found = search_items(item_type, term) if len(term.strip()) >= 1 else []
     return ok([{"item_type": f.item_type, "id": f.id, "title": f.title, "detail": f.detail,
                 "url": item_url(f.item_type, f.id)} for f in found])
+
+
+@bp.get("/app-api/find")
+@signin_required
+def app_find():
+    """The header search box's suggestions, grouped by kind (backend/web/search.py)."""
+    return ok(suggestions(request.args.get("q") or ""))
 
 
 @bp.post("/app-api/threads/<int:thread_id>/links")

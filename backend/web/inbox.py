@@ -8,10 +8,11 @@ from sqlalchemy import select
 
 from ..domain import manual, reasons, threads as thread_rules
 from ..domain.identity import own_addresses
-from ..domain.inbox import clean_term, inbox_page, inbox_threads
+from ..domain.inbox import PAGE_COUNT_LIMIT, clean_term, inbox_page, inbox_threads
 from ..domain.items import titles as item_titles
 from ..domain.sql import in_ids
 from ..domain.visibility import message_for, thread_for
+from ..mail.quotes import Segment, split_html, split_text
 from ..models import InboundRecord, MailMessage, MailThread, Participant, ThreadLink
 from ..request_scope import actor, attachment_response, db_session, services
 from .blueprint import bp
@@ -19,6 +20,7 @@ from .auth import signin_required
 from .format import ITEM_LABELS, PAGE_SIZE, page_count, page_number
 from .headers import mail_body_csp
 from .lookup import search_items, user_names
+from .search import filter_bar, inbox_filters_of
 from .sanitize import inline_image_uri, sanitize_mail_html
 
 LINK_ORDER = ("person", "deal", "lead", "project")
@@ -99,9 +101,11 @@ def inbox():
     term = (request.args.get("q") or "")[:200]
     include_auto = request.args.get("auto") == "1"
     page = page_number()
+    filters, filter_errors = inbox_filters_of(request.args)
     # The plain inbox shows how many conversations it holds; a search shows its pages without
     # counting every match first (a common word matches a third of a big mailbox).
-    found = inbox_page(db_session(), actor(), term, include_auto, (page - 1) * PAGE_SIZE, PAGE_SIZE, with_total=not clean_term(term))
+    found = inbox_page(db_session(), actor(), term, include_auto, (page - 1) * PAGE_SIZE, PAGE_SIZE,
+                       with_total=not clean_term(term), count_limit=PAGE_COUNT_LIMIT, filters=filters)
     by_id = {t.id: t for t in db_session().scalars(select(MailThread).where(
         in_ids(db_session(), MailThread.id, found.ids)))} \
         if found.ids else {}
@@ -109,7 +113,36 @@ def inbox():
     total = found.known_total
     pages = page_count(total, PAGE_SIZE) if total is not None else None
     return render_template("web/inbox.html", rows=thread_rows(threads), term=term, include_auto=include_auto,
-                           page=page, pages=pages, total=total, more=found.more)
+                           page=page, pages=pages, total=total, more_than=found.more_than, more=found.more,
+                           filter_bar=filter_bar(term, include_auto, filters, filter_errors)), \
+        400 if filter_errors else 200
+
+
+@dataclass
+class MessageShown:
+    """One message as the thread page shows it: the rep's note, the text body in shown and folded
+    segments (HTML bodies fold their quote inside the mail frame) and the listed attachments."""
+    note: list[Segment]
+    segments: list[Segment]
+    attachments: list
+
+
+def _one_fold(segments: list[Segment]) -> list[Segment]:
+    """A signature right above the quote folds with it: one "…", not two in a row."""
+    merged: list[Segment] = []
+    for seg in segments:
+        if merged and seg.kind != "text" and merged[-1].kind != "text":
+            kind = "quote" if "quote" in (seg.kind, merged[-1].kind) else seg.kind
+            merged[-1] = Segment(kind, merged[-1].text + "\n\n" + seg.text)
+        else:
+            merged.append(seg)
+    return merged
+
+
+def shown_message(message: MailMessage) -> MessageShown:
+    return MessageShown(note=_one_fold(split_text(message.forward_note)),
+                        segments=[] if message.body_html else _one_fold(split_text(message.body_text)),
+                        attachments=[a for a in message.attachments if not a.inline])
 
 
 def _external_unknown(messages: list[MailMessage]):
@@ -147,13 +180,17 @@ def thread_view(thread_id: int):
         is_owner=thread.owner_id == g.user.id, owner_name=user_names([thread.owner_id]).get(thread.owner_id, ""),
         deal_choice=manual.deal_choice(db_session(), actor(), thread),
         show_images=show_images, blocked_images=blocked, find_type=find_type, find_term=find_term,
-        found=found, unknown=_external_unknown(messages), arrivals=arrivals)
+        found=found, unknown=_external_unknown(messages), arrivals=arrivals,
+        shown={m.id: shown_message(m) for m in messages})
 
 
 @bp.get("/inbox/messages/<int:message_id>/attachments/<int:attachment_id>")
 @signin_required
 def message_attachment(message_id: int, attachment_id: int):
-    return attachment_response(message_for(db_session(), actor(), message_id), attachment_id)
+    """A download; with ?preview=1 an image or PDF is shown in the browser instead (still with
+    nosniff and a sandboxing policy; any other type stays a download)."""
+    return attachment_response(message_for(db_session(), actor(), message_id), attachment_id,
+                               inline=request.args.get("preview") == "1")
 
 
 @bp.get("/inbox/messages/<int:message_id>/body")
@@ -172,8 +209,11 @@ def message_body(message_id: int):
             uri = inline_image_uri(attachment.content_type, data)
             if uri:
                 inline[attachment.content_id.strip("<>")] = uri
-    clean = sanitize_mail_html(message.body_html or "", show_images=show_images, inline_images=inline)
-    response = make_response(render_template("web/mail_body.html", html=clean.html))
+    # The quoted history is cut off before sanitizing, and each part is sanitized on its own.
+    shown, quoted = split_html(message.body_html or "")
+    clean = sanitize_mail_html(shown, show_images=show_images, inline_images=inline)
+    folded = sanitize_mail_html(quoted, show_images=show_images, inline_images=inline).html if quoted else ""
+    response = make_response(render_template("web/mail_body.html", html=clean.html, quoted=folded))
     response.headers["Content-Security-Policy"] = mail_body_csp(show_images)
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Referrer-Policy"] = "no-referrer"

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 # The views attach to the blueprint as they are imported.
-from . import (account, appapi, auth, errors, headers, home, inbox, items, operator_mail, settings,  # noqa: F401
-               thread_actions, users)
+from . import (account, appapi, auth, errors, headers, home, inbox, items, operator_mail, search,  # noqa: F401
+               settings, thread_actions, users)
 from .blueprint import bp
 from .csrf import check_csrf, csrf_token
 from .format import register_filters

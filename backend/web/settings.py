@@ -7,11 +7,12 @@ from flask import flash, g, redirect, render_template, request, url_for
 
 from .. import addresses
 from ..accounts import AccountError, change_company_domain
-from ..domain import dealevidence, dealrank, expectations, senders
+from ..domain import dealevidence, dealrank, expectations, history, senders
 from ..domain.errors import DomainError as ApiError
 from ..request_scope import actor, db_session, services
 from .auth import session_user, signin_required
 from .blueprint import bp
+from .forms import commit_and_mail
 
 NEXT_STEPS = {
     "verified": "Mail you send from this address with your Smart Bcc address in Bcc is now logged.",
@@ -36,6 +37,7 @@ def _datetime(value: str) -> datetime:
 def smart_bcc_settings() -> dict:
     data = senders.smart_bcc_settings(db_session(), services().settings, actor())
     data.update(dealevidence.policy_settings(g.user.company))
+    data["history_catch_up_days"] = g.user.company.history_catch_up_days
     return data
 
 
@@ -86,10 +88,8 @@ def _mail_confirmation(entry, resend: bool = False) -> None:
     """Commits, then queues the confirmation mail (the job runner sends it, never this request),
     and says where it goes: the address's inbox, or a named file in the outbox."""
     confirmation = senders.request_confirmation(db_session(), services().settings, entry, resend=resend)
-    db_session().commit()
-    services().jobs.enqueue(senders.SEND_CONFIRMATION, confirmation.address_id, confirmation.nonce)
-    failed = senders.not_sent(db_session(), confirmation)
-    flash(failed or confirmation.message(), "error" if failed else "ok")
+    commit_and_mail(senders.SEND_CONFIRMATION, (confirmation.address_id, confirmation.nonce),
+                    lambda: senders.not_sent(db_session(), confirmation), confirmation.message())
 
 
 @bp.post("/settings/smart-bcc/addresses")
@@ -186,6 +186,23 @@ def settings_deal_choice():
         return redirect(url_for("web.smart_bcc_settings_page") + "#deal-choice")
     db_session().commit()
     flash(f"Deal choice saved. {dealrank.POLICY_WORDS[policy]}", "ok")
+    return redirect(url_for("web.smart_bcc_settings_page") + "#deal-choice")
+
+
+@bp.post("/settings/smart-bcc/history")
+@signin_required
+def settings_history():
+    if not g.user.is_admin:
+        raise ApiError(403, "Only a company admin can change how far back a new deal looks. Ask your admin to do it.")
+    raw = (request.form.get("history_catch_up_days") or "").strip()
+    try:
+        history.set_days(g.user.company, int(raw) if raw.isdigit() else raw)
+    except ApiError as exc:
+        db_session().rollback()
+        flash(f"Days to look back: {exc.errors['history_catch_up_days'][0]}", "error")
+        return redirect(url_for("web.smart_bcc_settings_page") + "#deal-choice")
+    db_session().commit()
+    flash(f"Saved. {history.window_words(g.user.company.history_catch_up_days)}", "ok")
     return redirect(url_for("web.smart_bcc_settings_page") + "#deal-choice")
 
 

@@ -6,7 +6,7 @@ from flask import flash, redirect, request, url_for
 from marshmallow import ValidationError
 
 from ..api.mail_schemas import CreateItemSchema
-from ..domain import manual, threads
+from ..domain import manual, privacy, threads
 from ..domain.errors import DomainError as ApiError
 from ..domain.items import MAX_ID
 from ..domain.visibility import thread_for
@@ -137,6 +137,31 @@ def thread_create(thread_id: int):
 def thread_share(thread_id: int):
     thread = thread_for(db_session(), actor(), thread_id)
     flash(share_thread(thread, request.form.get("shared") == "1"), "ok")
+    return _back(thread_id)
+
+
+@bp.post("/inbox/threads/<int:thread_id>/visibility-offer")
+@signin_required
+def thread_visibility_offer(thread_id: int):
+    """The offer a mail marked private or shared made (backend/domain/privacy.py): accept or dismiss."""
+    thread = thread_for(db_session(), actor(), thread_id)
+    answer = request.form.get("answer")
+    if answer not in ("accept", "dismiss"):
+        flash("Choose whether to change who sees the conversation, or to keep it as it is.", "error")
+        return _back(thread_id)
+    try:
+        if answer == "accept":
+            done = privacy.accept_offer(actor(), thread)
+            message = ("Shared: everyone in your company can now see this thread." if done == "shared"
+                       else "Private: only you can see this thread now.")
+        else:
+            message = f"Kept {privacy.dismiss_offer(actor(), thread)}; the offer is gone."
+        db_session().commit()
+    except ApiError as exc:
+        db_session().rollback()
+        flash(exc.message, "error")
+        return _back(thread_id)
+    flash(message, "ok")
     return _back(thread_id)
 
 

@@ -7,11 +7,11 @@ from datetime import datetime, timezone
 from flask import flash, g, redirect, render_template, request, session, url_for
 
 from ..domain import invitations, users
-from ..domain.errors import DomainError
 from ..request_scope import actor, db_session, services
 from .auth import SESSION_KEY, session_stamp, session_user, signin_required
 from .blueprint import bp
 from .csrf import rotate
+from .forms import attempt, commit_and_mail, saved
 
 
 def _to_users(anchor: str = ""):
@@ -33,25 +33,18 @@ def users_page():
 
 
 def _mail(sent: invitations.Sent) -> None:
-    """Commits, then queues the mail (the job runner sends it, never this request), and says where it goes."""
-    db_session().commit()
-    services().jobs.enqueue(invitations.SEND_INVITATION, sent.invitation_id, sent.nonce)
-    failed = invitations.not_sent(db_session(), sent)
-    flash(failed or sent.message(), "error" if failed else "ok")
+    commit_and_mail(invitations.SEND_INVITATION, (sent.invitation_id, sent.nonce),
+                    lambda: invitations.not_sent(db_session(), sent), sent.message())
 
 
 @bp.post("/settings/users/invitations")
 @signin_required
 def invitation_create():
     form = {key: (request.form.get(key) or "").strip()[:320] for key in ("email", "name", "role")}
-    try:
-        sent = invitations.invite(db_session(), services().settings, actor(), form["email"],
-                                  form["role"] or "member", form["name"])
-    except DomainError as exc:
-        db_session().rollback()
-        if not exc.errors:
-            raise
-        return _render(exc.errors, form, 400)
+    sent, errors = attempt(invitations.invite, db_session(), services().settings, actor(), form["email"],
+                           form["role"] or "member", form["name"])
+    if errors:
+        return _render(errors, form, 400)
     _mail(sent)
     return _to_users("#invitations")
 
@@ -67,11 +60,8 @@ def invitation_resend(invitation_id: int):
 @signin_required
 def invitation_revoke(invitation_id: int):
     invitation, changed = invitations.revoke(db_session(), actor(), invitation_id)
-    db_session().commit()
-    if changed:
-        flash(f"The invitation for {invitation.email} is withdrawn: its link no longer works.", "ok")
-    else:
-        flash(f"The invitation for {invitation.email} was already accepted or withdrawn; nothing changed.", "info")
+    saved(changed, f"The invitation for {invitation.email} is withdrawn: its link no longer works.",
+          f"The invitation for {invitation.email} was already accepted or withdrawn; nothing changed.")
     return _to_users("#invitations")
 
 
@@ -79,15 +69,10 @@ def invitation_revoke(invitation_id: int):
 @signin_required
 def user_role(user_id: int):
     user, changed = users.change_role(db_session(), actor(), user_id, request.form.get("role") or "")
-    db_session().commit()
-    label = users.ROLES[user.role]
-    if not changed:
-        flash(f"{user.name} already is {'an' if user.role == 'admin' else 'a'} {label.lower()}; nothing changed.",
-              "info")
-    elif user.role == "admin":
-        flash(f"{user.name} is now an admin: they can manage users and the company settings.", "ok")
-    else:
-        flash(f"{user.name} is now a member: they no longer manage users or the company settings.", "ok")
+    done = (f"{user.name} is now an admin: they can manage users and the company settings." if user.role == "admin"
+            else f"{user.name} is now a member: they no longer manage users or the company settings.")
+    saved(changed, done, f"{user.name} already is {'an' if user.role == 'admin' else 'a'} "
+                         f"{users.ROLES[user.role].lower()}; nothing changed.")
     return _to_users(f"#user-{user.id}")
 
 
@@ -95,12 +80,9 @@ def user_role(user_id: int):
 @signin_required
 def user_deactivate(user_id: int):
     user, changed = users.deactivate(db_session(), actor(), user_id)
-    db_session().commit()
-    if changed:
-        flash(f"{user.name} is deactivated: they are signed out, their API tokens and add-ins stop working, and "
-              "mail from their addresses is no longer logged. Their private conversations stay private.", "ok")
-    else:
-        flash(f"{user.name} was already deactivated; nothing changed.", "info")
+    saved(changed, f"{user.name} is deactivated: they are signed out, their API tokens and add-ins stop working, "
+                   "and mail from their addresses is no longer logged. Their private conversations stay private.",
+          f"{user.name} was already deactivated; nothing changed.")
     return _to_users(f"#user-{user.id}")
 
 
@@ -108,51 +90,37 @@ def user_deactivate(user_id: int):
 @signin_required
 def user_reactivate(user_id: int):
     user, changed = users.reactivate(db_session(), actor(), user_id)
-    db_session().commit()
-    if changed:
-        flash(f"{user.name} is active again: they can sign in, and their API tokens work again.", "ok")
-    else:
-        flash(f"{user.name} is already active; nothing changed.", "info")
+    saved(changed, f"{user.name} is active again: they can sign in, and their API tokens work again.",
+          f"{user.name} is already active; nothing changed.")
     return _to_users(f"#user-{user.id}")
 
 
 # --- the invitation link (signed in or not) ------------------------------------------------------
 
-def _accept_form(opened, token: str, form: dict, errors: dict, status: int = 200):
+def _accept_form(token: str, form: dict | None = None, errors: dict | None = None, status: int = 200):
+    """The form of a good link; the link's refusal (expired, used, withdrawn...) otherwise."""
+    invitation = invitations.open_link(db_session(), services().settings, token).require_good()
     current = session_user()
-    return render_template("web/invitation_accept.html", token=token, invitation=opened.invitation,
-                           company=invitations.company_name(db_session(), opened.invitation), form=form,
-                           errors=errors,
+    return render_template("web/invitation_accept.html", token=token, invitation=invitation,
+                           company=invitations.company_name(db_session(), invitation),
+                           form=form or {"name": invitation.name or ""}, errors=errors or {},
                            signed_in_as=current.email if current else None), status
-
-
-def _opened(token: str):
-    opened = invitations.open_link(db_session(), services().settings, token)
-    if opened.state != "pending":
-        raise opened.refusal()
-    return opened
 
 
 @bp.get("/invitations/accept")
 def invitation_accept_page():
     """Opening the link changes nothing (mail scanners open links too); the form accepts."""
-    token = (request.args.get("token") or "")[:2000]
-    opened = _opened(token)
-    return _accept_form(opened, token, {"name": opened.invitation.name or ""}, {})
+    return _accept_form((request.args.get("token") or "")[:2000])
 
 
 @bp.post("/invitations/accept")
 def invitation_accept():
     token = (request.form.get("token") or "")[:2000]
     form = {"name": (request.form.get("name") or "")[:200]}
-    try:
-        user = invitations.accept(db_session(), services().settings, token, form["name"],
-                                  request.form.get("password") or "", request.form.get("password_again") or "")
-    except DomainError as exc:
-        db_session().rollback()
-        if not exc.errors:
-            raise
-        return _accept_form(_opened(token), token, form, exc.errors, 400)
+    user, errors = attempt(invitations.accept, db_session(), services().settings, token, form["name"],
+                           request.form.get("password") or "", request.form.get("password_again") or "")
+    if errors:
+        return _accept_form(token, form, errors, 400)
     user.last_sign_in_at = datetime.now(timezone.utc)
     db_session().commit()
     # The new account's own session: whoever was signed in in this browser is signed out.

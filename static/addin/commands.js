@@ -20,6 +20,10 @@
   var NOTICE_KEY = "smartbcc";
   var CHOICE_KEY = "smartbcc.choice";
   var REF_KEY = "smartbcc.ref";
+  // "private" | "shared": the rep's choice for the conversation the mail starts. It travels as the
+  // Smart Bcc address's tag (not a header: OfficeDev/office-js#1401, #3393, #6791 report internet
+  // headers silently dropped by classic Outlook on Windows), so resolve is told it and tags the address.
+  var PRIVACY_KEY = "smartbcc.privacy";
   var TOKEN_SETTING = "smartbccApiToken";
   // The "Pick deal" button's Control id in both manifests: a Smart Alert's button opens it.
   var PANE_COMMAND_ID = "SmartBccPaneButton";
@@ -382,6 +386,25 @@
     return call(item.sessionData, "setAsync", [CHOICE_KEY, choice]);
   }
 
+  function readPrivacy() {
+    return sessionGet(PRIVACY_KEY).then(function (value) {
+      return value === "private" || value === "shared" ? value : null;
+    });
+  }
+
+  function writePrivacy(value) {
+    var item = mailItem();
+    if (value !== "private" && value !== "shared") {
+      return Promise.reject(new Error("Choose private or shared."));
+    }
+    if (!item || !item.sessionData) {
+      return Promise.reject(
+        new Error("This Outlook cannot remember a choice for the mail (Mailbox 1.11 needed).")
+      );
+    }
+    return call(item.sessionData, "setAsync", [PRIVACY_KEY, value]);
+  }
+
   // "deal:12" | "lead:5" | "none" | null (automatic) -> the resolve request's item
   function choiceToItem(choice) {
     if (!choice) {
@@ -398,11 +421,15 @@
   }
 
   function readDraft() {
-    return Promise.all([recipients("to"), recipients("cc"), recipients("bcc"), readChoice()]).then(
-      function (v) {
-        return { to: v[0], cc: v[1], bcc: v[2], choice: v[3] };
-      }
-    );
+    return Promise.all([
+      recipients("to"),
+      recipients("cc"),
+      recipients("bcc"),
+      readChoice(),
+      readPrivacy(),
+    ]).then(function (v) {
+      return { to: v[0], cc: v[1], bcc: v[2], choice: v[3], privacy: v[4] };
+    });
   }
 
   // ---- the server
@@ -410,17 +437,17 @@
   function resolve(draft, interactive, timeoutMs) {
     return getToken(interactive)
       .then(function (token) {
-        return post(
-          "/api/v1/addin/resolve",
-          token,
-          {
-            to: addressesOf(draft.to),
-            cc: addressesOf(draft.cc),
-            bcc: addressesOf(draft.bcc),
-            item: choiceToItem(draft.choice),
-          },
-          timeoutMs || REQUEST_TIMEOUT_MS
-        );
+        var body = {
+          to: addressesOf(draft.to),
+          cc: addressesOf(draft.cc),
+          bcc: addressesOf(draft.bcc),
+          item: choiceToItem(draft.choice),
+        };
+        // Left out when the rep has not chosen: the server keeps the tag already in the Bcc.
+        if (draft.privacy) {
+          body.privacy = draft.privacy;
+        }
+        return post("/api/v1/addin/resolve", token, body, timeoutMs || REQUEST_TIMEOUT_MS);
       })
       .then(function (response) {
         return response
@@ -762,6 +789,7 @@
   root.SmartBcc = {
     HEADER: HEADER,
     CHOICE_KEY: CHOICE_KEY,
+    PRIVACY_KEY: PRIVACY_KEY,
     TOKEN_SETTING: TOKEN_SETTING,
     PANE_COMMAND_ID: PANE_COMMAND_ID,
     baseUrl: baseUrl,
@@ -769,6 +797,8 @@
     readDraft: readDraft,
     readChoice: readChoice,
     writeChoice: writeChoice,
+    readPrivacy: readPrivacy,
+    writePrivacy: writePrivacy,
     resolve: resolve,
     planBcc: planBcc,
     ensureBcc: ensureBcc,

@@ -40,7 +40,69 @@
     $("status").textContent = text || "";
   }
 
-  function option(value, title, meta, checked) {
+  function reasonList(reasons) {
+    var ul = document.createElement("ul");
+    ul.className = "reasons";
+    (reasons || []).forEach(function (reason) {
+      var li = document.createElement("li");
+      li.textContent = reason;
+      ul.appendChild(li);
+    });
+    return ul;
+  }
+
+  function scoreText(entry) {
+    return typeof entry.score === "number" ? "score " + entry.score.toFixed(2) : "";
+  }
+
+  // The deal the ranking puts first (pre-selected under the company's "suggest" policy): shown
+  // with its reasons and one button, unless the rep already picked it.
+  function topSuggestion(result) {
+    if (result.suggested) {
+      return result.suggested;
+    }
+    var deals = result.candidates.deals;
+    return result.needs_deal_choice && deals.length && typeof deals[0].score === "number"
+      ? deals[0]
+      : null;
+  }
+
+  function renderSuggestion(result, current) {
+    var top = topSuggestion(result);
+    var box = $("suggestion");
+    box.hidden = !top || current === "deal:" + top.id;
+    if (box.hidden) {
+      return;
+    }
+    $("suggestion-title").textContent =
+      top.title + (top.person_name ? " (" + top.person_name + ")" : "");
+    $("suggestion-score").textContent = scoreText(top);
+    var list = $("suggestion-reasons");
+    list.textContent = "";
+    (top.reasons && top.reasons.length ? top.reasons : ["No evidence either way."]).forEach(
+      function (reason) {
+        var li = document.createElement("li");
+        li.textContent = reason;
+        list.appendChild(li);
+      }
+    );
+    $("use-suggestion").setAttribute("data-choice", "deal:" + top.id);
+  }
+
+  function renderPrivacy(privacy) {
+    if (!privacy) {
+      return;
+    }
+    var inputs = document.querySelectorAll("#privacy input[name=privacy]");
+    for (var i = 0; i < inputs.length; i++) {
+      inputs[i].checked = inputs[i].value === privacy.effective;
+    }
+    $("privacy-note").textContent = privacy.chosen
+      ? "Marked " + privacy.chosen + " for this mail."
+      : "Your setting for new conversations (" + privacy.default + ").";
+  }
+
+  function option(value, title, meta, checked, reasons) {
     var label = document.createElement("label");
     label.className = "option";
     var input = document.createElement("input");
@@ -58,6 +120,9 @@
       small.className = "meta";
       small.textContent = meta;
       text.appendChild(small);
+    }
+    if (reasons && reasons.length) {
+      text.appendChild(reasonList(reasons));
     }
     label.appendChild(input);
     label.appendChild(text);
@@ -101,8 +166,9 @@
         option(
           value,
           entry.title,
-          [entry.person_name, entry.bcc_address].filter(Boolean).join(" \u00b7 "),
-          current === value
+          [entry.person_name, scoreText(entry), entry.bcc_address].filter(Boolean).join(" \u00b7 "),
+          current === value,
+          entry.reasons
         )
       );
     });
@@ -117,6 +183,8 @@
         current === "none"
       )
     );
+    renderSuggestion(result, current);
+    renderPrivacy(result.privacy);
   }
 
   function showMissing(result, draft) {
@@ -161,6 +229,26 @@
             ? "Bcc updated: " + outcome.result.address
             : "The Bcc already has this address."
         );
+      })
+      .then(null, function (error) {
+        status("");
+        showError(error);
+      });
+  }
+
+  // Private or shared, for the conversation this mail starts: kept in the item's session data
+  // (the compose events read it too) and carried by the Smart Bcc address's tag.
+  function choosePrivacy(value) {
+    showError("");
+    status("Updating the Bcc\u2026");
+    return S.writePrivacy(value)
+      .then(function () {
+        return Promise.all([S.ensureBcc(true), S.readChoice()]);
+      })
+      .then(function (v) {
+        render(v[0].result, v[1]);
+        $("missing").hidden = true;
+        status("Marked " + value + ": the Bcc has " + v[0].result.address);
       })
       .then(null, function (error) {
         status("");
@@ -323,6 +411,14 @@
         pick(event.target.value);
       }
     });
+    $("privacy").addEventListener("change", function (event) {
+      if (event.target && event.target.name === "privacy") {
+        choosePrivacy(event.target.value);
+      }
+    });
+    $("use-suggestion").addEventListener("click", function () {
+      pick($("use-suggestion").getAttribute("data-choice"));
+    });
     $("save-token").addEventListener("click", saveToken);
     $("add-now").addEventListener("click", addNow);
     var item = mailbox.item;
@@ -353,6 +449,7 @@
   window.SmartBccPane = {
     refresh: refresh,
     pick: pick,
+    choosePrivacy: choosePrivacy,
     notLogged: notLogged,
     busy: function () {
       return busy;

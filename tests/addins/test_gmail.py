@@ -148,6 +148,12 @@ def test_compose_card_lists_the_candidates(gmail, acme, crm):
                                    "bottomLabel": reason.replace("'", "&#x27;")}},
                 {"buttonList": {"buttons": [{"text": "Bcc to CRM", "onClick": {"action": {
                     "function": ACTION, "parameters": [{"key": "item", "value": "auto"}]}}}]}}]},
+            # Ranked: the top deal with its reasons and one button (no evidence here: the first stays first).
+            {"header": "Suggested deal", "widgets": [
+                {"decoratedText": {"topLabel": "Suggested · score 0.00", "text": "Renewal (Pat)", "wrapText": True,
+                                   "bottomLabel": "No evidence either way."}},
+                {"buttonList": {"buttons": [{"text": "Use: Renewal", "onClick": {"action": {
+                    "function": ACTION, "parameters": [{"key": "item", "value": f"deal:{deal_id}"}]}}}]}}]},
             {"header": "Pick a deal or lead", "widgets": [{"buttonList": {"buttons": [
                 {"text": "Deal: Renewal (Pat)", "onClick": {"action": {
                     "function": ACTION, "parameters": [{"key": "item", "value": f"deal:{deal_id}"}]}}},
@@ -156,6 +162,15 @@ def test_compose_card_lists_the_candidates(gmail, acme, crm):
                 {"text": "Lead: Web lead (Pat)", "onClick": {"action": {
                     "function": ACTION, "parameters": [{"key": "item", "value": f"lead:{lead_id}"}]}}},
             ]}}]},
+            {"header": "Who sees it", "widgets": [
+                {"textParagraph": {"text": "Private (your setting for new conversations): only you will see the "
+                                           "conversation this mail starts. A reply in an existing conversation does "
+                                           "not change it; the change is offered on the conversation&#x27;s page."}},
+                {"buttonList": {"buttons": [
+                    {"text": "Mark private", "onClick": {"action": {"function": ACTION, "parameters": [
+                        {"key": "item", "value": "auto"}, {"key": "privacy", "value": "private"}]}}},
+                    {"text": "Mark shared", "onClick": {"action": {"function": ACTION, "parameters": [
+                        {"key": "item", "value": "auto"}, {"key": "privacy", "value": "shared"}]}}}]}}]},
             {"widgets": [{"buttonList": {"buttons": [
                 {"text": "No deal (company address)", "onClick": {"action": {
                     "function": ACTION, "parameters": [{"key": "item", "value": "none"}]}}},
@@ -318,10 +333,14 @@ def _conversation_needing_a_deal(services, acme, crm):
         return thread.id, pat, renewal, upsell
 
 
-def _pick_button(label: str, thread_id: int, deal_id: int, logged: str) -> dict:
-    return {"text": label, "onClick": {"action": {"function": PICK, "parameters": [
+def _pick_button(label: str, thread_id: int, deal_id: int, logged: str, function: str = PICK) -> dict:
+    return {"text": label, "onClick": {"action": {"function": function, "parameters": [
         {"key": "thread", "value": str(thread_id)}, {"key": "deal", "value": str(deal_id)},
         {"key": "logged", "value": logged}]}}}
+
+
+def _accept_button(label: str, thread_id: int, deal_id: int, logged: str) -> dict:
+    return _pick_button(label, thread_id, deal_id, logged, f"{BASE_URL}/addons/gmail/accept-suggestion")
 
 
 def test_a_conversation_that_needs_a_deal_is_given_one_from_the_card(gmail, acme, crm, services, published_keys):
@@ -330,10 +349,15 @@ def test_a_conversation_that_needs_a_deal_is_given_one_from_the_card(gmail, acme
     card = gmail("on-message", messageId="18e", accessToken="t").get_json()["action"]["navigations"][0]["pushCard"]
     assert card["sections"][0] == {"header": "Logged in the CRM", "widgets": [
         {"decoratedText": {"topLabel": "Person", "text": "Pat", "wrapText": True}}]}
+    # Best first with the reasons, ONE button for the top suggestion, the others to pick by hand.
     assert card["sections"][1] == {"header": "Pick the deal", "widgets": [
         {"textParagraph": {"text": "Its contacts have several open deals: pick the one this conversation belongs to."}},
-        {"buttonList": {"buttons": [_pick_button("Renewal (Pat)", thread_id, renewal, "1"),
-                                    _pick_button("Upsell (Pat)", thread_id, upsell, "1")]}}]}
+        {"decoratedText": {"topLabel": "Suggested · score 0.00", "text": "Renewal (Pat)", "wrapText": True,
+                           "bottomLabel": "No evidence either way."}},
+        {"decoratedText": {"topLabel": "Score 0.00", "text": "Upsell (Pat)", "wrapText": True,
+                           "bottomLabel": "No evidence either way."}},
+        {"buttonList": {"buttons": [_accept_button("Accept: Renewal", thread_id, renewal, "1")]}},
+        {"buttonList": {"buttons": [_pick_button("Pick Upsell (Pat)", thread_id, upsell, "1")]}}]}
 
     response = gmail("pick-deal", params={"thread": str(thread_id), "deal": str(upsell), "logged": "1"})
     assert response.status_code == 200, response.get_json()
@@ -358,8 +382,8 @@ def test_an_unlogged_reply_shows_its_conversation(gmail, acme, crm, services, pu
                                              "References": "<older@customer.example> <order1@customer.example>"})
     card = gmail("on-message", messageId="18f", accessToken="t").get_json()["action"]["navigations"][0]["pushCard"]
     assert card["sections"][0]["header"] == "Its conversation in the CRM"
-    assert card["sections"][1]["widgets"][1]["buttonList"]["buttons"][0] == \
-        _pick_button("Renewal (Pat)", thread_id, renewal, "0")
+    assert card["sections"][1]["widgets"][3]["buttonList"]["buttons"][0] == \
+        _accept_button("Accept: Renewal", thread_id, renewal, "0")
     path, _headers = published_keys.requests[-1]
     assert "metadataHeaders=In-Reply-To" in path and "metadataHeaders=References" in path
 

@@ -273,5 +273,6 @@ def test_resolve_and_the_downloads_are_in_the_openapi_document(client):
     operation = spec["paths"]["/addin/resolve"]["post"]
     assert "requestBody" in operation
     schema_name = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
-    assert set(spec["components"]["schemas"][schema_name]["properties"]) == {"to", "cc", "bcc", "item", "subject", "body"}
+    assert set(spec["components"]["schemas"][schema_name]["properties"]) == {"to", "cc", "bcc", "item", "subject", "body",
+                                                                                 "privacy"}
     assert "get" in spec["paths"]["/addin/manifests/outlook.xml"]

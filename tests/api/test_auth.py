@@ -10,7 +10,7 @@ from backend.accounts import rotate_api_token
 from backend.models import User
 from tests.api.conftest import ALL, API, assert_error
 
-ROUTES = [("GET", "/users/me")]
+ROUTES = [("GET", "/users/me"), ("GET", "/users")]
 for _res in ALL:
     ROUTES += [("GET", f"/{_res.name}"), ("POST", f"/{_res.name}")]
     ROUTES += [(m, f"/{_res.name}/1") for m in ("GET", "PATCH", "PUT", "DELETE")]

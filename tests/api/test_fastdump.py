@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -27,6 +27,8 @@ def _value(field: fields.Field, rng: random.Random, depth: int = 0):
         return _object(field.schema, rng, depth + 1)
     if isinstance(field, fields.DateTime):
         return datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=rng.randrange(10**8))
+    if isinstance(field, fields.Date):
+        return date(2026, 1, 1) + timedelta(days=rng.randrange(4000))
     if isinstance(field, fields.Decimal):
         return Decimal(rng.randrange(10**6)) / 100
     if isinstance(field, fields.Boolean):

@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from backend.domain import dealrank
-from backend.domain.dealrank import DealFacts, DealHistory, DealPolicy, policy_error, rank, words
+from backend.domain.dealevidence import policy_error
+from backend.domain.dealrank import DealFacts, DealHistory, DealPolicy, rank, words
 from backend.domain.linkrules import Contact, Conversation, Item, run_rules
 
 BOB, CAROL = Contact(1, "Bob Buyer"), Contact(2, "Carol Client")
@@ -52,6 +53,7 @@ def test_words_shared_by_every_candidate_carry_no_weight():
     ranking = rank(conv(open_deals={1: same}, subject="Acme news"), same)
     assert ranking.top.score == 0 and ranking.top.evidence == []
     assert words("Licences, LICENCES and Café!") == {"licence", "cafe"}
+    assert words("Licenses for the organizations") == {"licence", "organisation"}  # US spellings fold
 
 
 def test_the_organisation_counts_when_it_sets_the_deal_apart():
@@ -68,8 +70,8 @@ def test_earlier_conversations_give_points_by_their_share():
     ev, found = evidence(ranking, HELPDESK)
     assert ranking.top.item == HELPDESK
     assert ev["linked-before"].reason == "3 of the 4 earlier conversations with Bob Buyer were linked to it."
-    assert ev["linked-before"].points == 25 * 3 / 4
-    assert evidence(ranking, BACKUP)[1].score == 0.062
+    assert ev["linked-before"].points == 15 * 3 / 4
+    assert evidence(ranking, BACKUP)[1].score == 0.037
 
 
 def test_a_deal_address_used_before_adds_its_own_reason():
@@ -87,6 +89,52 @@ def test_the_most_recent_activity_counts_only_when_one_deal_is_the_most_recent()
     history[10].last_at = late
     ranking = rank(conv(deal_history=history), DEALS)
     assert not any(e.rule == "recent-activity" for r in ranking.ranked for e in r.evidence)
+
+
+def test_the_most_recent_activity_is_the_first_contacts_when_they_have_one():
+    early, late = datetime(2025, 1, 6, tzinfo=timezone.utc), datetime(2025, 2, 3, tzinfo=timezone.utc)
+    # Carol's conversation about Helpdesk is newer, but the mail is to Bob: his newest counts.
+    history = {10: DealHistory(threads={1}, person_ids={1}, last_at=early, last_by_person={1: early}),
+               11: DealHistory(threads={2}, person_ids={2}, last_at=late, last_by_person={2: late})}
+    ranking = rank(conv(contacts=[BOB, CAROL], deal_history=history), DEALS)
+    ev, _ = evidence(ranking, PAYROLL)
+    assert ev["recent-activity"].reason == "It has the most recent mail with Bob Buyer (6 Jan 2025)."
+    assert "recent-activity" not in evidence(ranking, HELPDESK)[0]
+    # Nothing earlier with Bob: the most recent mail with any of the contacts.
+    history = {11: DealHistory(threads={2}, person_ids={2}, last_at=late, last_by_person={2: late})}
+    ev, _ = evidence(rank(conv(contacts=[BOB, CAROL], deal_history=history), DEALS), HELPDESK)
+    assert ev["recent-activity"].reason == "It has the most recent mail with Carol Client (3 Feb 2025)."
+
+
+def test_a_deal_of_a_contact_other_than_the_first_one_loses_points():
+    carols = Item("deal", 20, "Training pilot", 2, "tok20")
+    deals = [PAYROLL, HELPDESK, carols]
+    facts = {20: DealFacts(owner_id=7)}  # Alice owns Carol's deal: 40 points for it
+    ranking = rank(conv(contacts=[BOB, CAROL], open_deals={1: [PAYROLL, HELPDESK], 2: [carols]},
+                        deal_facts=facts), deals)
+    ev, found = evidence(ranking, carols)
+    assert ev["other-contact"].points == -20 and found.score == 0.2
+    assert ev["other-contact"].reason == ("It is a deal of Carol Client, not of Bob Buyer, the first contact on "
+                                          "the mail.")
+    assert not any(e.rule == "other-contact" for r in ranking.ranked if r.item != carols for e in r.evidence)
+    # A title named in the subject still wins for a copied contact's deal.
+    named = rank(conv(contacts=[BOB, CAROL], open_deals={1: [PAYROLL, HELPDESK], 2: [carols]},
+                      subject="Training pilot dates"), deals)
+    assert named.top.item == carols and named.top.score == 0.4
+    # All candidates of one contact: nothing against any of them.
+    alone = rank(conv(contacts=[CAROL, BOB], open_deals={1: list(DEALS)}), DEALS)
+    assert all(r.evidence == [] for r in alone.ranked)
+
+
+def test_the_order_follows_the_points_past_a_score_of_one():
+    early = datetime(2025, 1, 6, tzinfo=timezone.utc)
+    history = {11: DealHistory(threads={1}, person_ids={1}, last_at=early, last_by_person={1: early})}
+    facts = {10: DealFacts(owner_id=7), 11: DealFacts(owner_id=7), 12: DealFacts(owner_id=8)}
+    ranking = rank(conv(subject="Payroll renewal and helpdesk rollout", deal_history=history, deal_facts=facts),
+                   DEALS)
+    # Both score 1 (Payroll: 60 + 40 points; Helpdesk: 60 + 40 + 15 + 20): Helpdesk has more points.
+    assert [r.item for r in ranking.ranked[:2]] == [HELPDESK, PAYROLL]
+    assert ranking.ranked[0].score == ranking.ranked[1].score == 1.0
 
 
 def test_the_sender_owning_the_deal_counts_unless_they_own_every_candidate():

@@ -77,6 +77,7 @@ def test_auto_when_confident_links_the_top_candidate_and_records_why(crm, acme, 
     assert links_of(thread) == {("person", bob["id"]), ("deal", helpdesk["id"])}
     link = next(lk for lk in thread["links"] if lk["item_type"] == "deal")
     assert link["rule"] == "confident-deal" and "The subject names 'helpdesk' and 'rollout'" in link["reason"]
+    assert link["reason"].startswith("Linked on its own on ") and "ranked first of the open deals (score 0.60" in link["reason"]
     assert thread_detail(crm, thread["id"])["deal_choice"] is None
     hit = next(d for d in decisions(crm, thread["id"]) if d["outcome"] == "deal-confident")
     assert hit["item_id"] == helpdesk["id"] and hit["hit"] is True
@@ -106,6 +107,31 @@ def test_an_earlier_conversation_linked_by_hand_ranks_its_deal_first(crm, acme, 
     assert top["id"] == backup["id"]
     assert "The earlier conversation with Bob Buyer was linked to it." in top["reasons"]
     assert any(r.startswith("It has the most recent mail with Bob Buyer") for r in top["reasons"])
+
+
+def test_a_mail_to_bob_copying_carol_ranks_by_bobs_history_first(crm, acme, send_mail):
+    bob = crm.person("Bob Buyer", "bob@customer.example")
+    carol = crm.person("Carol Client", "carol@customer.example")
+    _payroll, helpdesk = (crm.deal(title, bob["id"]) for title in ("Payroll renewal", "Helpdesk rollout"))
+    training = crm.deal("Training pilot", carol["id"])
+    for to, subject, date, deal in (("bob@customer.example", "To Bob", "Mon, 3 Mar 2025 10:00:00 +0000", helpdesk),
+                                    ("carol@customer.example", "To Carol", "Tue, 4 Mar 2025 10:00:00 +0000", training)):
+        send_mail(mail(acme.email, to, subject, date=date), acme.bcc_address, acme.email)
+        thread = next(t for t in crm.threads() if t["subject"] == subject)
+        response = crm.client.patch(f"/api/v1/mailbox/mailThreads/{thread['id']}", json={"deal_id": deal["id"]},
+                                    headers=acme.auth)
+        assert response.status_code == 200, response.json
+    send_mail(mail(acme.email, "bob@customer.example", "Catching up", cc="carol@customer.example",
+                   date="Wed, 5 Mar 2025 10:00:00 +0000"), acme.bcc_address, acme.email)
+    thread = next(t for t in crm.threads() if t["subject"] == "Catching up")
+    candidates = thread_detail(crm, thread["id"])["deal_choice"]["candidates"]
+    # Carol's conversation is the newest, but the mail is to Bob: his newest counts, and Carol's
+    # deal loses points as she is only copied.
+    assert candidates[0]["id"] == helpdesk["id"]
+    assert "It has the most recent mail with Bob Buyer (3 Mar 2025)." in candidates[0]["reasons"]
+    theirs = next(c for c in candidates if c["id"] == training["id"])
+    assert theirs["score"] == 0 and ("It is a deal of Carol Client, not of Bob Buyer, the first contact on the mail."
+                                     in theirs["reasons"])
 
 
 def test_a_colleagues_private_conversation_is_no_evidence(crm, acme, make_account, send_mail, client):
@@ -169,6 +195,9 @@ def test_accepting_the_top_suggestion_links_it(crm, acme, send_mail):
     data = response.json["data"]
     assert data["needs_deal_choice"] is False and data["deal_choice"] is None
     assert links_of(data) == {("person", bob["id"]), ("deal", helpdesk["id"])}
+    link = next(lk for lk in data["links"] if lk["item_type"] == "deal")
+    assert link["reason"].startswith("Suggested (score 0.60) and accepted by Test User on ")
+    assert "The subject names 'helpdesk' and 'rollout' from its title." in link["reason"]
     again = crm.client.post(f"/api/v1/mailbox/mailThreads/{thread['id']}/accept-suggestion", headers=acme.auth)
     assert again.status_code == 409 and "already linked to deal 'Helpdesk rollout'" in again.json["error"]
 

@@ -532,7 +532,9 @@ def test_megabyte_bodies_finish_quickly(body, as_html):
                         html=content if as_html else None)
     started = time.monotonic()
     find_forwarded(msg)
-    assert time.monotonic() - started < 5
+    # A guard against quadratic reading (minutes on these bodies), not a speed figure: about 1-2 s
+    # on a quiet 2-core machine, 6-7 s while the machine runs two test suites at once.
+    assert time.monotonic() - started < 20
 
 
 @pytest.mark.parametrize("msg", [

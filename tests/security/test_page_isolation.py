@@ -42,13 +42,26 @@ EVERYTHING = {"type": "deal", "title": "hijack", "name": "hijack", "email": "hij
 SECRETS = ("Victim deal", "Victim lead", "Victim project", "Victim Person", "Victim org", "Victim thread",
            "victim@cust.example", "v@home.example", "victim-quote.pdf", "VICTIM-SECRET-BODY", "VICTIM-PDF-BYTES",
            "Victim operator report", "Victim Member", "victim-invite@globex.example", "Victim token")
+# Pages and JSON that take ids or words in the query string (the inbox's filters, the global search):
+# tried with the victim's words and ids ({person} etc. filled in from the victim fixture).
+QUERY_PAGES = ("/inbox?person_id={person}", "/inbox?organization_id={organization}",
+               "/inbox?filter=shared_with_me", "/inbox?filter=with_attachments&q=Victim",
+               "/search?q=Victim", "/search?q=%40cust.example", "/search?q=secret+body",
+               "/search?q=deal%3A{deal}", "/app-api/find?q=Victim", "/app-api/find?q=victim-quote",
+               "/app-api/find?q=deal%3A{deal}")
 # The id routes the app has today; the test fails if it finds fewer (a broken discovery proves nothing).
 KNOWN_ID_ROUTES = {
     "web.deal_view", "web.lead_view", "web.project_view", "web.person_view", "web.thread_view",
     "web.message_attachment", "web.message_body", "web.message_delete", "web.thread_create", "web.thread_link",
     "web.thread_share", "web.thread_unlink", "web.address_resend", "web.address_delete", "web.app_share",
     "web.app_link", "web.app_unlink", "web.operator_mail_raw", "web.user_role", "web.user_deactivate",
-    "web.user_reactivate", "web.invitation_resend", "web.invitation_revoke", "web.account_token_revoke"}
+    "web.user_reactivate", "web.invitation_resend", "web.invitation_revoke", "web.account_token_revoke",
+    "web.organization_view", "web.deal_edit", "web.lead_edit", "web.project_edit", "web.person_edit",
+    "web.organization_edit"}
+# The pages of the company's items (not private): a colleague opens and edits them.
+COMPANY_ITEM_ROUTES = {"web.deal_view", "web.lead_view", "web.project_view", "web.person_view",
+                       "web.organization_view", "web.deal_edit", "web.lead_edit", "web.project_edit",
+                       "web.person_edit", "web.organization_edit"}
 # Session endpoints: they act on the caller's own session only (their CSRF is tested below).
 SESSION_ENDPOINTS = {"web.sign_in_post", "web.sign_out"}
 # Needs a token from a confirmation mail; its success is tested in tests/web/test_settings_pages.py.
@@ -269,6 +282,9 @@ def test_another_companys_ids_are_absent_from_every_page(app, services, victim, 
     assert wrong == []
     shown = [f"{m} {p} {b}: {leaked_secrets(r)}" for m, p, b, r in results if leaked_secrets(r)]
     assert shown == []
+    for page in QUERY_PAGES:
+        response = attacker.get(page.format(**victim))
+        assert response.status_code in (200, 400) and not leaked_secrets(response), page
     # The routes without an id act on the attacker's own user and company only.
     for rule, method in requests_for(r for r in page_rules(app) if not int_params(r)):
         if method == "GET" or rule.endpoint in SESSION_ENDPOINTS:
@@ -343,8 +359,7 @@ def test_a_colleagues_private_thread_message_and_addresses_are_absent(app, servi
     private = sorted({victim["thread"], victim["message"], victim["attachment"], victim["address"],
                       victim["operator_mail"], victim["user"], victim["invitation"], victim["token"]})
     rules = [r for r in id_rules(app) if set(int_params(r)) & set(PRIVATE_PARAMS)]
-    assert {r.endpoint for r in rules} >= KNOWN_ID_ROUTES - {"web.deal_view", "web.lead_view", "web.project_view",
-                                                             "web.person_view"}
+    assert {r.endpoint for r in rules} >= KNOWN_ID_ROUTES - COMPANY_ITEM_ROUTES
     # Private ids wherever a private id goes; the thread's linked items wherever an item id goes.
     results = attack(client, app, rules, lambda name: private if name in PRIVATE_PARAMS else sorted(
         {victim[t] for t in ITEM_TYPES}), victim, client.csrf)
@@ -357,10 +372,13 @@ def test_a_colleagues_private_thread_message_and_addresses_are_absent(app, servi
         assert page.status_code == 200
         assert "Victim thread" not in page.get_data(as_text=True) and "VICTIM-SECRET" not in page.get_data(as_text=True)
     for page in ("/inbox", "/inbox?auto=1&q=Victim", "/", "/settings/smart-bcc", "/settings/connections",
-                 "/settings/account", "/settings/users"):
+                 "/settings/account", "/settings/users", *(p.format(**victim) for p in QUERY_PAGES)):
         text = client.get(page).get_data(as_text=True)
         assert "Victim thread" not in text and "v@home.example" not in text, page
     assert diff(before, snapshot(services, gary.company_id)) == {}
+    # The search does work for them (the company's records) and for the thread's owner (the thread).
+    assert "Victim deal" in client.get("/search?q=Victim").get_data(as_text=True)
+    assert "Victim thread" in signed_in(app, gary).get("/search?q=Victim").get_data(as_text=True)
 
 
 def test_a_shared_thread_is_visible_to_a_colleague_but_only_its_owner_shares_or_deletes(app, services, victim, gary,
@@ -413,7 +431,8 @@ def _owner_values(victim) -> dict:
     return {"thread_id": victim["thread"], "message_id": victim["message"], "attachment_id": victim["attachment"],
             "address_id": victim["address"], "item_id": victim["person"], "item_type": "person",
             "provider": "outlook", "ref": VICTIM_REF, "user_id": victim["user"], "invitation_id": victim["invitation"],
-            "token_id": victim["token"]}
+            "token_id": victim["token"], "deal_id": victim["deal"], "lead_id": victim["lead"],
+            "project_id": victim["project"], "person_id": victim["person"], "organization_id": victim["organization"]}
 
 
 def _writes(app) -> list:
@@ -439,7 +458,9 @@ def test_every_state_changing_page_route_is_found(app):
             "web.settings_verification", "web.company_domain_post", "web.address_add", "web.address_resend",
             "web.address_delete", "web.thread_link", "web.thread_unlink", "web.thread_create", "web.thread_share",
             "web.message_delete", "web.app_link", "web.app_share", "web.app_unlink",
-            "providers_web.connect_disconnect", "web.confirm_address"} <= endpoints
+            "providers_web.connect_disconnect", "web.confirm_address",
+            "web.deal_new", "web.lead_new", "web.project_new", "web.person_new", "web.organization_new",
+            "web.deal_edit", "web.lead_edit", "web.project_edit", "web.person_edit", "web.organization_edit"} <= endpoints
 
 
 def test_no_token_an_empty_one_or_another_sessions_is_refused_and_changes_nothing(app, services, victim, gary,
@@ -486,7 +507,8 @@ def test_the_same_writes_with_the_sessions_token_go_through(app, services, victi
     assert all(status < 400 for status in statuses.values()), statuses
     changed = diff(before, snapshot(services, gary.company_id))
     for table in ("users", "companies", "mail_threads", "thread_links", "mail_messages", "sender_addresses",
-                  "mailbox_connections", "deals", "sent_announcements", "invitations", "api_tokens"):
+                  "mailbox_connections", "deals", "sent_announcements", "invitations", "api_tokens",
+                  "leads", "projects", "persons", "organizations"):
         assert table in changed, table
     token = owner.csrf
     assert owner.post("/sign-out", data={"csrf_token": token}).status_code == 302

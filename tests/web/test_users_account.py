@@ -153,7 +153,7 @@ def test_a_deactivated_users_tokens_add_in_calls_and_sessions_are_refused_at_onc
         refused = api.post(RESOLVE, json={}, headers=bearer(token))
         assert refused.status_code == 401 and "deactivated" in refused.get_json()["error"]
     with services.db.session() as session:
-        with pytest.raises(TokenError):
+        with pytest.raises(TokenError, match="an admin of your company deactivated this account"):
             user_for_address(session, bert.email)
     assert member.get("/inbox").status_code == 302
     assert member.get("/app-api/search?q=x").status_code == 401

@@ -48,6 +48,17 @@ def accept(client, link: str, name="Nina New", password=NEW_PASSWORD, again=None
                                                     "csrf_token": csrf})
 
 
+def pending_invitation(services, company_id: int, email: str) -> int:
+    """An invitation waiting to be accepted, made without a mail; its id."""
+    with services.db.session() as session:
+        pending = Invitation(company_id=company_id, email=email, role="member",
+                             expires_at=datetime.now(timezone.utc) + timedelta(days=1), nonce_hash="x" * 64,
+                             sent_at=datetime.now(timezone.utc))
+        session.add(pending)
+        session.flush()
+        return pending.id
+
+
 def test_an_admin_invites_and_the_invited_person_joins_and_signs_in(app, web, services):
     response = invite(web)
     assert response.status_code == 302
@@ -160,15 +171,21 @@ def test_members_cannot_see_or_manage_users(app, alice, bert, services):
     member.csrf = sign_in(member, bert.email)
     page = member.get("/settings/users")
     assert page.status_code == 403 and "Only a company admin" in page.get_data(as_text=True)
+    pending_id = pending_invitation(services, alice.company_id, "p@acme.example")
     for path, data in [("/settings/users/invitations", {"email": "x@acme.example"}),
+                       (f"/settings/users/invitations/{pending_id}/resend", {}),
+                       (f"/settings/users/invitations/{pending_id}/revoke", {}),
                        (f"/settings/users/{alice.user_id}/role", {"role": "member"}),
-                       (f"/settings/users/{alice.user_id}/deactivate", {})]:
+                       (f"/settings/users/{alice.user_id}/deactivate", {}),
+                       (f"/settings/users/{alice.user_id}/reactivate", {})]:
         response = member.post(path, data={**data, "csrf_token": member.csrf})
         assert response.status_code == 403, path
         assert "Only a company admin" in response.get_data(as_text=True)
     with services.db.session() as session:
         assert session.get(User, alice.user_id).role == "admin" and session.get(User, alice.user_id).active
-        assert session.scalar(select(Invitation.id)) is None
+        assert session.scalar(select(Invitation.id).where(Invitation.id != pending_id)) is None
+        assert session.get(Invitation, pending_id).revoked_at is None
+    assert outbox_mails(services) == []
     assert "/settings/users" not in member.get("/settings/account").get_data(as_text=True)
 
 
@@ -182,6 +199,41 @@ def test_the_users_page_lists_role_status_last_sign_in_and_only_counts_of_privat
     assert "last sign-in: never" in text  # bert never signed in to the pages
     with services.db.session() as session:
         assert session.scalar(select(User.last_sign_in_at).where(User.email == "alice@acme.example")) is not None
+
+
+def test_a_deactivated_users_private_conversations_stay_theirs(app, web, alice, bert, thread_of, services):
+    thread_id = thread_of(bert, subject="Secret bert pricing")
+    assert web.post(f"/settings/users/{bert.user_id}/deactivate", data={"csrf_token": web.csrf}).status_code == 302
+    page = web.get("/settings/users").get_data(as_text=True)
+    assert "1 private conversation" in page and "Secret bert pricing" not in page
+    # The admin sees the count, never the conversation: not on its page, not in the inbox or a search.
+    assert web.get(f"/inbox/threads/{thread_id}").status_code == 404
+    assert "Secret bert pricing" not in web.get("/inbox").get_data(as_text=True)
+    assert "Secret bert pricing" not in web.get("/inbox?q=Secret").get_data(as_text=True)
+    with services.db.session() as session:
+        thread = session.get(MailThread, thread_id)
+        assert thread.owner_id == bert.user_id and not thread.shared
+    # Reactivated, bert finds it as it was.
+    assert web.post(f"/settings/users/{bert.user_id}/reactivate", data={"csrf_token": web.csrf}).status_code == 302
+    member = app.test_client()
+    sign_in(member, bert.email)
+    assert "Secret bert pricing" in member.get(f"/inbox/threads/{thread_id}").get_data(as_text=True)
+
+
+def test_the_api_lists_the_company_users_to_admins_only(app, alice, bert, thread_of, make_account):
+    gary = make_account("globex.example", "gary@globex.example", name="Gary Globex")
+    thread_of(bert, subject="Secret bert deal")
+    api = app.test_client()
+    response = api.get("/api/v1/users", headers=alice.auth)
+    assert response.status_code == 200
+    listed = {u["email"]: u for u in response.get_json()["data"]}
+    assert set(listed) == {alice.email, bert.email}  # not gary: another company's
+    assert listed[bert.email]["private_threads"] == 1 and listed[bert.email]["role"] == "member"
+    assert listed[bert.email]["active"] is True and listed[alice.email]["is_you"] is True
+    assert "Secret bert deal" not in response.get_data(as_text=True)
+    refused = api.get("/api/v1/users", headers=bert.auth)
+    assert refused.status_code == 403 and "Only a company admin" in refused.get_json()["error"]
+    assert api.get("/api/v1/users", headers=gary.auth).get_json()["data"][0]["email"] == gary.email
 
 
 def test_role_change_and_deactivation(app, web, alice, bert, services):
@@ -230,13 +282,7 @@ def test_the_last_active_admin_cannot_be_demoted_or_deactivated(services, make_a
 
 def test_another_companys_user_and_invitation_are_not_found(web, make_account, services):
     gary = make_account("globex.example", "gary@globex.example", name="Gary Globex")
-    with services.db.session() as session:
-        foreign = Invitation(company_id=gary.company_id, email="g2@globex.example", role="member",
-                             expires_at=datetime.now(timezone.utc) + timedelta(days=1), nonce_hash="x" * 64,
-                             sent_at=datetime.now(timezone.utc))
-        session.add(foreign)
-        session.flush()
-        foreign_id = foreign.id
+    foreign_id = pending_invitation(services, gary.company_id, "g2@globex.example")
     for path in (f"/settings/users/{gary.user_id}/role", f"/settings/users/{gary.user_id}/deactivate",
                  f"/settings/users/{gary.user_id}/reactivate", f"/settings/users/invitations/{foreign_id}/resend",
                  f"/settings/users/invitations/{foreign_id}/revoke"):

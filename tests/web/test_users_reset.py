@@ -118,3 +118,18 @@ def test_reset_requests_are_limited_per_address_without_telling_whether_it_exist
         assert "Too many password reset requests" in refused.get_data(as_text=True)
         assert refused.headers["Retry-After"]
     assert len(outbox_mails(services, "reset-")) == 2
+
+
+def test_a_link_of_another_kind_opens_nothing(app, web, alice, services):
+    """Each kind of link has its own salt: an invitation's token is no reset token, and back."""
+    web.post("/settings/users/invitations", data={"email": "nina@acme.example", "role": "member",
+                                                   "csrf_token": web.csrf})
+    invitation = link_in(outbox_mails(services, "invite-")[0], "/invitations/accept")
+    ask(app.test_client(), alice.email)
+    reset = link_in(outbox_mails(services, "reset-")[0], "/reset-password")
+    token_of = lambda link: link.split("?token=", 1)[1]  # noqa: E731
+    refused = app.test_client().get(f"/reset-password?token={token_of(invitation)}")
+    assert refused.status_code == 404 and "not valid" in refused.get_data(as_text=True)
+    refused = app.test_client().get(f"/invitations/accept?token={token_of(reset)}")
+    assert refused.status_code == 404 and "not valid" in refused.get_data(as_text=True)
+    assert app.test_client().get(reset).status_code == 200

@@ -62,6 +62,8 @@
       frame.addEventListener("load", function () {
         fit();
         window.setTimeout(fit, 300);
+        // Opening the folded quote inside the frame changes its height.
+        try { frame.contentDocument.addEventListener("toggle", fit, true); } catch (err) { /* not readable */ }
       });
       if (frame.contentDocument && frame.contentDocument.readyState === "complete") { fit(); }
     });
@@ -159,6 +161,19 @@
       if (event.key === "Escape") { input.focus(); }
     });
   }
+
+  // The browser's time zone, for the server to show times in (a user's own choice on Your account
+  // wins). Set on every page, sign-in included, so the first inbox is already in local time.
+  function rememberTimeZone() {
+    var zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (err) { return; }
+    if (!/^[A-Za-z0-9_+\-\/]{1,64}$/.test(zone)) { return; }
+    if (document.cookie.split("; ").indexOf("tz=" + zone) >= 0) { return; }
+    document.cookie = "tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax" +
+      (window.location.protocol === "https:" ? "; Secure" : "");
+  }
+
+  rememberTimeZone();
 
   document.addEventListener("DOMContentLoaded", function () {
     setupCopy();

@@ -1,0 +1,90 @@
+"""The inbox page counts its conversations only up to a limit (issue 18, part 4): past it, the page
+says "more than N" and pages on with "Older", so its cost does not grow with the mailbox."""
+from __future__ import annotations
+
+
+def test_the_inbox_counts_up_to_the_limit_then_says_more_than(web, alice, thread_of, monkeypatch):
+    from backend.web import format as page_format
+
+    monkeypatch.setattr(page_format, "PAGE_SIZE", 2)
+    monkeypatch.setattr("backend.web.inbox.PAGE_SIZE", 2)
+    monkeypatch.setattr("backend.web.inbox.PAGE_COUNT_LIMIT", 3)
+    for n in range(5):
+        thread_of(alice, f"Renewal talk {n}")
+    first = web.get("/inbox").get_data(as_text=True)
+    assert "More than 3 conversations" in first and "5 conversations" not in first
+    assert "Page 1<" in first and 'rel="next"' in first
+    assert "Renewal talk 4" in first and "Renewal talk 3" in first and "Renewal talk 2" not in first
+    middle = web.get("/inbox?page=2").get_data(as_text=True)
+    assert "More than 3 conversations" in middle and 'rel="next"' in middle and "Renewal talk 2" in middle
+    # The last page knows how many there are without counting.
+    last = web.get("/inbox?page=3").get_data(as_text=True)
+    assert "5 conversations" in last and "Page 3 of 3" in last and 'rel="next"' not in last
+
+
+def test_under_the_limit_the_inbox_shows_the_exact_count(web, alice, thread_of, monkeypatch):
+    from backend.web import format as page_format
+
+    monkeypatch.setattr(page_format, "PAGE_SIZE", 2)
+    monkeypatch.setattr("backend.web.inbox.PAGE_SIZE", 2)
+    monkeypatch.setattr("backend.web.inbox.PAGE_COUNT_LIMIT", 5)
+    for n in range(5):
+        thread_of(alice, f"Renewal talk {n}")
+    first = web.get("/inbox").get_data(as_text=True)
+    assert "5 conversations" in first and "More than" not in first and "Page 1 of 3" in first
+
+
+def test_the_api_total_stays_exact(app, alice, thread_of, monkeypatch):
+    monkeypatch.setattr("backend.web.inbox.PAGE_COUNT_LIMIT", 1)
+    for n in range(3):
+        thread_of(alice, f"Renewal talk {n}")
+    answer = app.test_client().get("/api/v1/mailbox/mailThreads?include_total=1&limit=1", headers=alice.auth)
+    assert answer.get_json()["additional_data"]["pagination"]["total"] == 3
+
+
+def test_an_items_messages_page_by_page_are_the_visible_live_ones_newest_first(app, alice, bert, thread_of):
+    """The deal view reads the order from index entries and only the page's rows
+    (domain.threads.linked_messages): the same messages, in the same order, as the plain query
+    of the visible live messages of the linked threads."""
+    from sqlalchemy import select
+
+    from backend.domain.actor import Actor
+    from backend.domain.visibility import messages_linked_to
+    from backend.models import MailMessage, User
+
+    client = app.test_client()
+    deal = client.post("/api/v1/deals", json={"title": "Big order"}, headers=alice.auth).get_json()["data"]
+    other = client.post("/api/v1/deals", json={"title": "Other"}, headers=alice.auth).get_json()["data"]
+    plan = [(alice, "Alpha", True), (alice, "Private alpha", False), (alice, "Gamma", True),
+            (bert, "Private bert", False), (bert, "Shared bert", True), (alice, "Unlinked", True)]
+    threads = {}
+    for account, subject, shared in plan:
+        for n in range(3):
+            thread_id = thread_of(account, subject if n == 0 else f"Re: {subject}", text=f"part {n}")
+        threads[subject] = thread_id
+        client.patch(f"/api/v1/mailbox/mailThreads/{thread_id}", json={"shared": shared}, headers=account.auth)
+        target = other if subject == "Unlinked" else deal
+        client.patch(f"/api/v1/mailbox/mailThreads/{thread_id}", json={"deal_id": target["id"]},
+                     headers=account.auth)
+    first = client.get(f"/api/v1/mailbox/mailThreads/{threads['Alpha']}/mailMessages",
+                       headers=alice.auth).get_json()["data"][0]
+    assert client.delete(f"/api/v1/mailbox/mailMessages/{first['id']}", headers=alice.auth).status_code == 200
+    services = app.extensions["smartbcc"]
+    for account in (alice, bert):
+        with services.db.session() as session:
+            who = Actor.of(session.get(User, account.user_id))
+            expected = list(session.scalars(messages_linked_to(who, "deal", deal["id"]).with_only_columns(
+                MailMessage.id).order_by(MailMessage.sent_at.desc(), MailMessage.id.desc())))
+        shown, start = [], 0
+        while True:
+            answer = client.get(f"/api/v1/deals/{deal['id']}/mailMessages?start={start}&limit=2",
+                                headers=account.auth).get_json()
+            shown += [m["id"] for m in answer["data"]]
+            if not answer["additional_data"]["pagination"]["more_items_in_collection"]:
+                break
+            start += 2
+        assert shown == expected and first["id"] not in shown
+        private = threads["Private bert" if account is alice else "Private alpha"]
+        assert {m["thread_id"] for m in client.get(f"/api/v1/deals/{deal['id']}/mailMessages?limit=500",
+                                                   headers=account.auth).get_json()["data"]} == \
+            {threads[s] for s in ("Alpha", "Private alpha", "Gamma", "Private bert", "Shared bert")} - {private}
