@@ -99,9 +99,10 @@ def _person_names(session: Session, company_id: int, ids) -> dict[int, str]:
 
 
 def find_conversations(session: Session, actor: Actor, term: str, limit: int) -> tuple[list[Found], bool]:
-    """The conversations the inbox's search finds for ``term`` (best first) that the actor may see,
+    """The conversations the inbox's search finds for ``term`` (best first; its last word also finds
+    the words it begins, as the box suggests while the rep types) that the actor may see,
     and whether there are more. A term the search cannot read raises a DomainError (400)."""
-    page = inbox_page(session, actor, term, False, 0, limit)
+    page = inbox_page(session, actor, term, False, 0, limit, prefix_last=True)  # found as you type
     if not page.ids:
         return [], False
     rows = {t.id: t for t in session.scalars(select(MailThread).where(MailThread.id.in_(page.ids)))}

@@ -78,7 +78,8 @@ class InboxPage:
 
 def inbox_page(session: Session, actor: Actor, term: str, include_auto: bool, start: int, limit: int, *,
                needs_deal_choice: bool = False, with_total: bool = False,
-               count_limit: int | None = None, filters: InboxFilters | None = None) -> InboxPage:
+               count_limit: int | None = None, filters: InboxFilters | None = None,
+               prefix_last: bool = False) -> InboxPage:
     """One page of the inbox (or of a search in it, ranked by relevance then recency), for the API
     and the pages. A search that cannot be read raises a DomainError (400) saying why.
 
@@ -90,7 +91,7 @@ def inbox_page(session: Session, actor: Actor, term: str, include_auto: bool, st
     ``count_limit`` (the inbox page, not the API's exact ``include_total``): the inbox is counted
     up to that many threads; past it ``total`` is None and ``more_than`` says so. The count then
     costs the same in a mailbox of any size."""
-    found = search.parse(term) if clean_term(term) else None
+    found = search.parse(term, prefix_last=prefix_last) if clean_term(term) else None
     dialect = session.get_bind().dialect.name
 
     def inbox(part=None):

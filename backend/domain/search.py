@@ -24,7 +24,7 @@ table; deleted messages are not in it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import BigInteger, Float, Select, and_, bindparam, cast, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
@@ -37,6 +37,7 @@ MAX_TERMS = 20
 OPERATORS = ("from", "to", "deal", "has")
 ADDRESS = re.compile(r"^[^@\s\"]+@((?:[\w-]+\.)+[^\W\d_]{2,})$")
 DOMAIN = re.compile(r"^(?:[\w-]+\.)+[^\W\d_]{2,}$")
+WORD = re.compile(r"^\w{2,}$")  # what may be completed as a prefix: one word, two characters or more
 HELP = ('Search for words, a "phrase", an address (bob@customer.example), a domain (@customer.example), '
         'from:, to:, deal: or has:attachment.')
 
@@ -52,6 +53,7 @@ class Term:
     role: str | None = None
     negated: bool = False
     loose: bool = False
+    prefix: bool = False  # the last word of a search typed as you go: any word it begins
 
 
 @dataclass
@@ -118,11 +120,15 @@ def _who(value: str, role: str | None, negated: bool, quoted: bool) -> Term | No
     return Term("words", value.strip(), role, negated)
 
 
-def parse(query: str) -> Query:
+def parse(query: str, *, prefix_last: bool = False) -> Query:
     """The terms of a search box's text; a DomainError (400, field ``q``) saying what to write
-    instead when it cannot be read."""
+    instead when it cannot be read. ``prefix_last`` (a box that suggests as you type): a last bare
+    word not yet followed by a space also finds the words it begins ("propo" finds "proposal")."""
     parsed = Query()
-    for negated, operator, value, quoted in _tokens((query or "").replace("\x00", "")):
+    text = (query or "").replace("\x00", "")
+    last_bare = False
+    for negated, operator, value, quoted in _tokens(text):
+        last_bare = not (negated or operator or quoted)
         if operator in ("from", "to"):
             if not value.strip():
                 _fail(f"Write who after {operator}: (no space), e.g. {operator}:bob@customer.example, "
@@ -158,6 +164,10 @@ def parse(query: str) -> Query:
         _fail(f"Search for at most {MAX_TERMS} terms at once; leave some out.")
     if parsed.terms and all(t.negated for t in parsed.terms) and not (parsed.deal_ids or parsed.deal_titles):
         _fail("Say what to find as well as what to leave out: add a term without a minus.")
+    last = parsed.terms[-1] if parsed.terms else None
+    if (prefix_last and last_bare and not text[-1:].isspace() and last is not None and last.kind == "words"
+            and WORD.match(last.value)):
+        parsed.terms[-1] = replace(last, prefix=True)
     return parsed
 
 
@@ -188,6 +198,8 @@ def _fts_term(term: Term) -> str:
         if term.loose:  # the domain's words anywhere: as an address's domain, or in the text
             return _fts_phrase(term.value)
         return f"{FTS_ROLE_COLUMNS[term.role]} : {_fts_phrase(f'xxd {term.value} xxz')}"
+    if term.prefix:
+        return _fts_phrase(term.value) + "*"
     if term.role is None:
         return _fts_phrase(term.value)
     return f"{FTS_ROLE_COLUMNS[term.role]} : {_fts_phrase(term.value)}"
@@ -222,6 +234,9 @@ def _tsquery_term(term: Term):
         if term.loose:
             return func.tsquery_or(tags, func.phraseto_tsquery("simple", func.smartbcc_fold(_literal(term.value))))
         return tags
+    if term.prefix:  # 'propo':* (to_tsquery, the folded word quoted as a literal)
+        return func.to_tsquery("simple", func.concat(func.quote_literal(func.smartbcc_fold(_literal(term.value))),
+                                                     ":*"))
     if term.role is None:
         return func.phraseto_tsquery("simple", func.smartbcc_fold(_literal(term.value)))
     return func.smartbcc_role_words(ROLE_PREFIX[term.role][0] + "~", _literal(term.value))

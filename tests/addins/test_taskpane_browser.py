@@ -164,8 +164,9 @@ def test_a_rejected_token_is_shown_to_the_user(open_pane):
 # ---- outside Outlook: one sentence, a link to the settings, the web app's look
 
 def _web_app_colours() -> dict:
-    css = (PROJECT_ROOT / "static" / "css" / "app.css").read_text()
-    topbar = re.search(r"\.topbar \{ background: (#[0-9a-f]{6})", css).group(1)
+    # The pages and the pane share one set of design tokens (static/css/tokens.css).
+    css = (PROJECT_ROOT / "static" / "css" / "tokens.css").read_text()
+    topbar = re.search(r"--topbar: (#[0-9a-f]{6})", css).group(1)
     brand = re.search(r"--brand: (#[0-9a-f]{6})", css).group(1)
     return {"topbar": topbar, "brand": brand}
 

@@ -52,6 +52,18 @@ def test_suggestions_are_grouped_by_kind_with_links(app, finding, alice):
     assert customer["count"] == sum(len(g["items"]) for g in customer["groups"])
 
 
+def test_the_last_word_is_completed_as_you_type(app, finding, alice):
+    """The box finds "Quote attached" from "quo" and "quote att"; the inbox's own search keeps whole words."""
+    client = signed_in(app, alice)
+    quote = ("Quote attached", f"/inbox/threads/{finding['attached']}")
+    assert groups(find(client, "quo")).get("conversation") == [quote]
+    assert groups(find(client, "quote att")).get("conversation") == [quote]
+    assert "conversation" not in groups(find(client, "quox"))
+    assert "conversation" not in groups(find(client, '"quo"'))  # a quoted word is a whole word
+    inbox = client.get("/inbox", query_string={"q": "quo"})
+    assert inbox.status_code == 200 and "Quote attached" not in inbox.get_data(as_text=True)
+
+
 def test_short_and_unreadable_terms(app, finding, alice):
     client = signed_in(app, alice)
     assert find(client, "b")["groups"] == []
