@@ -55,3 +55,11 @@ def test_the_stylesheets_focus_ring_comes_from_the_tokens():
     for path in (STATIC / "css" / "app.css", STATIC / "addin" / "taskpane.css"):
         css = path.read_text()
         assert ":focus-visible { outline: var(--focus-width) solid var(--focus);" in css, path.name
+
+
+def test_the_gmail_cards_main_button_takes_the_brand_colour_of_the_tokens():
+    from backend.addins.gmail_cards import BRAND
+
+    brand = re.search(r"--brand:\s*#([0-9a-f]{6})\s*;", (STATIC / "css" / "tokens.css").read_text()).group(1)
+    rgb = [int(brand[i:i + 2], 16) for i in (0, 2, 4)]
+    assert [round(BRAND[c] * 255) for c in ("red", "green", "blue")] == rgb and BRAND["alpha"] == 1

@@ -53,11 +53,16 @@ def labelled(label: str, value: str, bottom: str | None = None) -> dict:
     return {"decoratedText": widget}
 
 
-def action_button(label: str, url: str, **parameters: str) -> dict:
+# The one main action of a card takes the pages' brand colour (static/css/tokens.css --brand, #1f5fbf;
+# tests/test_design_tokens.py keeps them equal): a card takes no CSS, but a button takes a colour.
+BRAND = {"red": 0x1F / 255, "green": 0x5F / 255, "blue": 0xBF / 255, "alpha": 1}
+
+
+def action_button(label: str, url: str, primary: bool = False, **parameters: str) -> dict:
     action: dict = {"function": url}
     if parameters:
         action["parameters"] = [{"key": k, "value": v} for k, v in parameters.items()]
-    return {"text": label, "onClick": {"action": action}}
+    return {"text": label, "onClick": {"action": action}, **({"color": BRAND} if primary else {})}
 
 
 def link_button(label: str, url: str) -> dict:
@@ -110,7 +115,7 @@ def deal_choice_section(found: dict, pick_url: str, accept_url: str) -> dict:
     others = [c for c in candidates if c["id"] != top["id"]]
     widgets = [text("Its contacts have several open deals: pick the one this conversation belongs to."),
                *[ranked_deal(c, top=c["id"] == top["id"]) for c in [top, *others]],
-               buttons(action_button(f"Accept: {top['title']}"[:100], accept_url, **ids(top["id"])))]
+               buttons(action_button(f"Accept: {top['title']}"[:100], accept_url, primary=True, **ids(top["id"])))]
     if others:
         widgets.append(buttons(*[action_button(f"Pick {_who(c['title'], c['person_name'])}"[:100], pick_url,
                                                **ids(c["id"])) for c in others]))
@@ -174,7 +179,7 @@ def suggestion_section(result: dict, action_url: str) -> dict:
     if top is None:
         return {}
     return section("Suggested deal", ranked_deal(top, top=True),
-                   buttons(action_button(f"Use: {top['title']}"[:100], action_url, item=f"deal:{top['id']}")))
+                   buttons(action_button(f"Use: {top['title']}"[:100], action_url, primary=True, item=f"deal:{top['id']}")))
 
 
 def compose(result: dict, action_url: str, base_url: str) -> dict:
@@ -191,7 +196,7 @@ def compose(result: dict, action_url: str, base_url: str) -> dict:
         "Log this mail",
         section("Bcc address",
                 labelled(chosen, result["address"], result["reason"]),
-                buttons(action_button("Bcc to CRM", action_url, item="auto"))),
+                buttons(action_button("Bcc to CRM", action_url, primary=True, item="auto"))),
         suggestion_section(result, action_url),
         section("Pick a deal or lead", buttons(*picks)) if picks else
         section("Pick a deal or lead", text("The recipients have no open deals or leads.")),

@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from backend.addins.gmail_cards import BRAND
 from backend.models import MailMessage, MailThread, Participant, ThreadLink
 from tests.addins.card_v1 import CardError, check_response
 from tests.addins.conftest import BASE_URL, SERVICE_ACCOUNT, bearer
@@ -146,13 +147,13 @@ def test_compose_card_lists_the_candidates(gmail, acme, crm):
             {"header": "Bcc address", "widgets": [
                 {"decoratedText": {"topLabel": "Company address", "text": acme.bcc_address, "wrapText": True,
                                    "bottomLabel": reason.replace("'", "&#x27;")}},
-                {"buttonList": {"buttons": [{"text": "Bcc to CRM", "onClick": {"action": {
+                {"buttonList": {"buttons": [{"text": "Bcc to CRM", "color": BRAND, "onClick": {"action": {
                     "function": ACTION, "parameters": [{"key": "item", "value": "auto"}]}}}]}}]},
             # Ranked: the top deal with its reasons and one button (no evidence here: the first stays first).
             {"header": "Suggested deal", "widgets": [
                 {"decoratedText": {"topLabel": "Suggested · score 0.00", "text": "Renewal (Pat)", "wrapText": True,
                                    "bottomLabel": "No evidence either way."}},
-                {"buttonList": {"buttons": [{"text": "Use: Renewal", "onClick": {"action": {
+                {"buttonList": {"buttons": [{"text": "Use: Renewal", "color": BRAND, "onClick": {"action": {
                     "function": ACTION, "parameters": [{"key": "item", "value": f"deal:{deal_id}"}]}}}]}}]},
             {"header": "Pick a deal or lead", "widgets": [{"buttonList": {"buttons": [
                 {"text": "Deal: Renewal (Pat)", "onClick": {"action": {
@@ -340,7 +341,9 @@ def _pick_button(label: str, thread_id: int, deal_id: int, logged: str, function
 
 
 def _accept_button(label: str, thread_id: int, deal_id: int, logged: str) -> dict:
-    return _pick_button(label, thread_id, deal_id, logged, f"{BASE_URL}/addons/gmail/accept-suggestion")
+    """The card's one main action: in the brand colour."""
+    return {**_pick_button(label, thread_id, deal_id, logged, f"{BASE_URL}/addons/gmail/accept-suggestion"),
+            "color": BRAND}
 
 
 def test_a_conversation_that_needs_a_deal_is_given_one_from_the_card(gmail, acme, crm, services, published_keys):
