@@ -87,18 +87,11 @@ def patch_settings():
             raise ApiError(403, "Only a company admin can change sender verification; ask your admin.",
                            {"sender_verification": ["Admins only."]})
         g.user.company.sender_auth_policy = data["sender_verification"]
-    deal_choice = [key for key in ("deal_choice_policy", "deal_choice_threshold", "deal_choice_margin") if key in data]
-    if deal_choice:
-        if not g.user.is_admin:
-            raise ApiError(403, "Only a company admin can change the deal choice policy; ask your admin.",
-                           {key: ["Admins only."] for key in deal_choice})
-        dealevidence.set_policy(g.user.company, policy=data.get("deal_choice_policy"),
-                            threshold=data.get("deal_choice_threshold"), margin=data.get("deal_choice_margin"))
+    if any(key in data for key in ("deal_choice_policy", "deal_choice_threshold", "deal_choice_margin")):
+        dealevidence.set_policy(actor(), g.user.company, policy=data.get("deal_choice_policy"),
+                                threshold=data.get("deal_choice_threshold"), margin=data.get("deal_choice_margin"))
     if "history_catch_up_days" in data:
-        if not g.user.is_admin:
-            raise ApiError(403, "Only a company admin can change how far back a new deal looks; ask your admin.",
-                           {"history_catch_up_days": ["Admins only."]})
-        history.set_days(g.user.company, data["history_catch_up_days"])
+        history.set_days(actor(), g.user.company, data["history_catch_up_days"])
     for key in ("link_emails_to_items", "default_sharing"):
         if key in data:
             setattr(g.user, key, data[key])

@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session, aliased
 
 from ..models import Company, Deal, MailThread, Organization, ThreadLink
 from .dealrank import POLICIES, DealFacts, DealHistory, DealPolicy, candidate_ids
+from .actor import Actor
 from .errors import DomainError
+from .users import require_admin
 from .sql import in_ids
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -93,10 +95,12 @@ def policy_settings(company: Company) -> dict:
             "deal_choice_margin": policy.margin, "deal_choice_policies": list(POLICIES)}
 
 
-def set_policy(company: Company, *, policy: str | None = None, threshold: float | None = None,
+def set_policy(actor: Actor, company: Company, *, policy: str | None = None, threshold: float | None = None,
                margin: float | None = None) -> None:
-    """Changes the company's deal-choice settings (``None``: unchanged); 400 naming each field out of
-    range, and then nothing changes."""
+    """Changes the company's deal-choice settings (``None``: unchanged): admins only (403 naming the
+    fields sent); 400 naming each field out of range, and then nothing changes."""
+    given = {"deal_choice_policy": policy, "deal_choice_threshold": threshold, "deal_choice_margin": margin}
+    require_admin(actor, "change the deal choice policy", [k for k, v in given.items() if v is not None])
     errors = policy_error(policy, threshold, margin)
     if errors:
         raise DomainError(400, "The deal choice settings are not valid; see errors.", errors)

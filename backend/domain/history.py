@@ -26,7 +26,9 @@ from sqlalchemy.orm import Session
 from ..models import (Company, Deal, InboundRecord, Lead, MailMessage, MailThread, Participant, Person, Project,
                       ThreadLink, User)
 from . import autolink
+from .actor import Actor
 from .errors import DomainError
+from .users import require_admin
 from .items import named
 from .reasons import history_sentence
 
@@ -52,8 +54,10 @@ def days_error(days) -> str | None:
     return None
 
 
-def set_days(company: Company, days) -> None:
-    """The company's window; 400 naming the field when it is not 0-365 (nothing changes then)."""
+def set_days(actor: Actor, company: Company, days) -> None:
+    """The company's window: admins only (403); 400 naming the field when it is not 0-365 (nothing
+    changes then)."""
+    require_admin(actor, "change how far back a new deal looks", ["history_catch_up_days"])
     problem = days_error(days)
     if problem:
         raise DomainError(400, f"The history window is not valid: {problem[:1].lower()}{problem[1:]}",

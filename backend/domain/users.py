@@ -42,9 +42,11 @@ def now() -> datetime:
 
 # --- who may ---------------------------------------------------------------------------------
 
-def require_admin(actor: Actor, what: str = "manage the users of your company") -> None:
+def require_admin(actor: Actor, what: str = "manage the users of your company", fields=()) -> None:
+    """403 unless ``actor`` is an admin; ``fields``: the request's fields it refuses ("Admins only.")."""
     if not actor.is_admin:
-        raise DomainError(403, f"Only a company admin can {what}. Ask your admin to do it.")
+        raise DomainError(403, f"Only a company admin can {what}. Ask your admin to do it.",
+                          {field: ["Admins only."] for field in fields} or None)
 
 
 def company_user(session: Session, actor: Actor, user_id: int) -> User:

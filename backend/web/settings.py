@@ -7,7 +7,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 
 from .. import addresses
 from ..accounts import AccountError, change_company_domain
-from ..domain import dealevidence, dealrank, expectations, history, senders
+from ..domain import dealevidence, dealrank, expectations, history, senders, users
 from ..domain.errors import DomainError as ApiError
 from ..request_scope import actor, db_session, services
 from .auth import session_user, signin_required
@@ -167,15 +167,14 @@ def _share(raw: str | None) -> float | None:
 @bp.post("/settings/smart-bcc/deal-choice")
 @signin_required
 def settings_deal_choice():
-    if not g.user.is_admin:
-        raise ApiError(403, "Only a company admin can change the deal choice policy. Ask your admin to do it.")
+    users.require_admin(actor(), "change the deal choice policy")  # before reading the form
     policy = request.form.get("deal_choice_policy")
     threshold, margin = _share(request.form.get("deal_choice_threshold")), _share(request.form.get("deal_choice_margin"))
     if threshold is None or margin is None:
         flash("Enter the score and the lead as numbers from 0 to 1, such as 0.6 and 0.3.", "error")
         return redirect(url_for("web.smart_bcc_settings_page") + "#deal-choice")
     try:
-        dealevidence.set_policy(g.user.company, policy=policy or "", threshold=threshold, margin=margin)
+        dealevidence.set_policy(actor(), g.user.company, policy=policy or "", threshold=threshold, margin=margin)
     except ApiError as exc:
         db_session().rollback()
         first = next(iter(exc.errors.values()))[0] if exc.errors else exc.message
@@ -192,13 +191,13 @@ def settings_deal_choice():
 @bp.post("/settings/smart-bcc/history")
 @signin_required
 def settings_history():
-    if not g.user.is_admin:
-        raise ApiError(403, "Only a company admin can change how far back a new deal looks. Ask your admin to do it.")
     raw = (request.form.get("history_catch_up_days") or "").strip()
     try:
-        history.set_days(g.user.company, int(raw) if raw.isdigit() else raw)
+        history.set_days(actor(), g.user.company, int(raw) if raw.isdigit() else raw)
     except ApiError as exc:
         db_session().rollback()
+        if exc.status != 400:  # not an admin: the error page says so
+            raise
         flash(f"Days to look back: {exc.errors['history_catch_up_days'][0]}", "error")
         return redirect(url_for("web.smart_bcc_settings_page") + "#deal-choice")
     db_session().commit()
