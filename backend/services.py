@@ -29,6 +29,7 @@ class Services:
         db = Database(settings.database_url)
         services = cls(settings=settings, db=db, blobs=BlobStore(settings.blob_dir), jobs=None)  # type: ignore[arg-type]
         services.jobs = JobRunner(services)
+        queue_history_catch_ups(services)
         from .ratelimit import RateLimiter
 
         services.limiter = RateLimiter(settings.rate_limit_redis_url)
@@ -37,6 +38,24 @@ class Services:
     def close(self) -> None:
         self.jobs.shutdown()
         self.db.dispose()
+
+
+def queue_history_catch_ups(services: Services) -> None:
+    """Wires the history catch-up (backend/domain/history.py) into every session of this process's
+    database, whoever opens it (API, pages, CLI, demo seed, jobs): after a commit, each deal, lead or
+    project noted as created or changed (``history.item_changed``) takes in its person's earlier
+    conversations, by the ``history.catch_up`` job. Only after the commit: a rolled-back creation
+    queues nothing. The listeners live on this database's sessionmaker, not on every Session."""
+    from sqlalchemy import event
+
+    from .domain import history
+
+    def after_commit(session) -> None:
+        for args in history.take_pending(session):
+            services.jobs.enqueue(history.CATCH_UP, *args)
+
+    event.listen(services.db.sessionmaker, "after_commit", after_commit)
+    event.listen(services.db.sessionmaker, "after_rollback", history.forget_pending)
 
 
 def load_jobs() -> None:

@@ -3,30 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, has_app_context, request
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from flask import Blueprint, g, request
 
-from ..domain import history, items
+from ..domain import items
 from .auth import login_required
-from .common import db_session, get_or_404, json_body, ok, paginated, scoped, services
+from .common import db_session, get_or_404, json_body, ok, paginated, scoped
 from .fastdump import dumper
 from .openapi import document
-
-
-def _queue_catch_up(session: Session) -> None:
-    """After a commit of the web process: a deal, lead or project created or changed in it (API,
-    pages, create-from-conversation: backend/domain/history.py notes them) takes in its person's
-    earlier conversations, by a job. Only after the commit: a rolled-back creation queues nothing."""
-    jobs = history.take_pending(session)
-    if jobs and has_app_context():
-        for args in jobs:
-            services().jobs.enqueue(history.CATCH_UP, *args)
-
-
-if not event.contains(Session, "after_commit", _queue_catch_up):
-    event.listen(Session, "after_commit", _queue_catch_up)
-    event.listen(Session, "after_rollback", history.forget_pending)
 
 
 def check_references(data: dict) -> None:

@@ -2,19 +2,18 @@
 
 An alternative address is the user's own: never a colleague's (account or alternative), never a
 contact person of the company (mail from it is a customer's), never a Smart Bcc address. It is
-accepted once confirmed by a signed single-use link mailed to it; the mail is sent by a job
+accepted once confirmed by a signed single-use link mailed to it (backend/domain/signed_links.py: it
+carries the address's id and a random nonce, the one stored on the address until the link is used or
+a newer mail replaces it; it expires after 48 hours); the mail is sent by a job
 (``SEND_CONFIRMATION``, backend/sender_tasks.py) after the request commits, and the user is told
 where it goes: the address's inbox through the relay, or a named file in the outbox when no relay
 is configured.
 """
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -28,6 +27,7 @@ from ..models import (
     SenderAddress,
     User,
 )
+from . import signed_links
 from .actor import Actor
 from .errors import DomainError, invalid
 
@@ -44,9 +44,18 @@ CONFIRM_MESSAGES = {
                       "from Settings > Smart Bcc.")),
 }
 
+# The link. Salt, payload and lifetime are those senders.py signed with when it built the link
+# itself, so links mailed before keep working. Its refusals' words are CONFIRM_MESSAGES'.
+LINK = signed_links.LinkKind(
+    salt="smartbcc.confirm-address", path=CONFIRM_PATH, max_age=CONFIRM_MAX_AGE,
+    fields=(("id", int), ("n", str)),
+    refusals={state: words for state, words in CONFIRM_MESSAGES.items() if state != "verified"})
 
-def _serializer(settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt="smartbcc.confirm-address")
+
+def _is_current(entry: SenderAddress, nonce) -> bool:
+    """True when ``nonce`` is the address's link of the moment (in constant time)."""
+    stored = entry.confirmation_nonce
+    return isinstance(stored, str) and isinstance(nonce, str) and signed_links.same(stored, nonce)
 
 
 # --- adding an address ------------------------------------------------------------------------
@@ -102,7 +111,7 @@ def own_address(session: Session, actor: Actor, address_id: int) -> SenderAddres
 
 def _outbox_name(address_id: int, nonce: str) -> str:
     # Known before the job runs, so the user can be told which file to open.
-    return f"confirm-{address_id}-{hashlib.sha256(nonce.encode()).hexdigest()[:12]}.eml"
+    return f"confirm-{address_id}-{signed_links.digest(nonce)[:12]}.eml"
 
 
 @dataclass(frozen=True)
@@ -136,7 +145,7 @@ def request_confirmation(session: Session, settings, entry: SenderAddress, resen
     ``SEND_CONFIRMATION`` with ``address_id`` and ``nonce``: the request never talks to the relay."""
     if entry.verified_at is not None:
         raise invalid("email", f"{entry.email} is already confirmed; nothing to resend.")
-    entry.confirmation_nonce = secrets.token_urlsafe(16)
+    entry.confirmation_nonce, _digest = signed_links.new_nonce()  # stored as is: the job mails it
     entry.confirmation_sent_at = datetime.now(timezone.utc)
     session.flush()
     return Confirmation(entry.id, entry.confirmation_nonce, entry.email,
@@ -148,7 +157,7 @@ def not_sent(session: Session, confirmation: Confirmation) -> str | None:
     request, or a quick one); None while it is on its way or delivered."""
     row = session.execute(select(SenderAddress.confirmation_sent_at, SenderAddress.confirmation_nonce)
                           .where(SenderAddress.id == confirmation.address_id)).first()
-    if row is None or row.confirmation_nonce != confirmation.nonce or row.confirmation_sent_at is not None:
+    if row is None or not _is_current(row, confirmation.nonce) or row.confirmation_sent_at is not None:
         return None
     return NOT_SENT.format(email=confirmation.email)
 
@@ -170,10 +179,9 @@ def confirmation_mail(session: Session, settings, address_id: int, nonce: str) -
     """The mail for the link ``nonce`` of the address, or None when it is no longer wanted (the
     address was removed or confirmed, or a newer mail replaced this one)."""
     entry = session.get(SenderAddress, address_id)
-    if entry is None or entry.verified_at is not None or entry.confirmation_nonce != nonce:
+    if entry is None or entry.verified_at is not None or not _is_current(entry, nonce):
         return None
-    token = _serializer(settings).dumps({"id": entry.id, "n": nonce})
-    link = f"{settings.base_url}{CONFIRM_PATH}?token={token}"
+    link = LINK.url(settings, id=entry.id, n=nonce)
     user = entry.user
     text = (
         f"Hello,\n\n{user.name} ({user.email}) asked Smart Bcc to accept mail sent from\n"
@@ -186,7 +194,7 @@ def confirmation_mail(session: Session, settings, address_id: int, nonce: str) -
 def confirmation_failed(session: Session, address_id: int, nonce: str) -> None:
     """The mail for ``nonce`` was not sent: the address stays pending, marked as having no mail out."""
     entry = session.get(SenderAddress, address_id)
-    if entry is not None and entry.confirmation_nonce == nonce and entry.verified_at is None:
+    if entry is not None and _is_current(entry, nonce) and entry.verified_at is None:
         entry.confirmation_sent_at = None
 
 
@@ -221,25 +229,15 @@ def confirm_message(result: ConfirmResult) -> tuple[int, str]:
 
 
 def _read(session: Session, settings, token: str) -> tuple[ConfirmResult, SenderAddress | None]:
-    serializer = _serializer(settings)
-    try:
-        data = serializer.loads(token or "", max_age=CONFIRM_MAX_AGE)
-    except SignatureExpired as exc:
-        data = exc.payload if isinstance(exc.payload, dict) else None
-        entry = session.get(SenderAddress, data.get("id")) if data and isinstance(data.get("id"), int) else None
-        if entry is not None and entry.verified_at is not None:
-            return ConfirmResult("used", entry.email), None
-        return ConfirmResult("expired", entry.email if entry else None), None
-    except BadSignature:
-        return ConfirmResult("unknown"), None
-    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
-        return ConfirmResult("unknown"), None
+    state, data = LINK.read(settings, token)
+    if state != "valid":  # too old ("expired") or not one of ours ("unknown")
+        return ConfirmResult(state), None
     entry = session.get(SenderAddress, data["id"])
     if entry is None:
         return ConfirmResult("unknown"), None
     if entry.verified_at is not None:
         return ConfirmResult("used", entry.email), None
-    if entry.confirmation_nonce != data.get("n"):
+    if not _is_current(entry, data["n"]):
         return ConfirmResult("replaced", entry.email), None
     return ConfirmResult("pending", entry.email), entry
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from flask import g, make_response, render_template, request
 from sqlalchemy import select
 
-from ..domain import manual, reasons, threads as thread_rules
+from ..domain import inbox as inbox_rules, manual, reasons, threads as thread_rules
 from ..domain.identity import own_addresses
-from ..domain.inbox import PAGE_COUNT_LIMIT, clean_term, inbox_page, inbox_threads
+from ..domain.inbox import clean_term, inbox_page, inbox_threads
 from ..domain.items import titles as item_titles
 from ..domain.sql import in_ids
 from ..domain.visibility import message_for, thread_for
@@ -17,7 +17,8 @@ from ..models import InboundRecord, MailMessage, MailThread, Participant, Thread
 from ..request_scope import actor, attachment_response, db_session, services
 from .blueprint import bp
 from .auth import signin_required
-from .format import ITEM_LABELS, PAGE_SIZE, page_count, page_number
+from . import format as page_format
+from .format import ITEM_LABELS, page_count, page_number
 from .headers import mail_body_csp
 from .lookup import search_items, user_names
 from .search import filter_bar, inbox_filters_of
@@ -104,14 +105,16 @@ def inbox():
     filters, filter_errors = inbox_filters_of(request.args)
     # The plain inbox shows how many conversations it holds; a search shows its pages without
     # counting every match first (a common word matches a third of a big mailbox).
-    found = inbox_page(db_session(), actor(), term, include_auto, (page - 1) * PAGE_SIZE, PAGE_SIZE,
-                       with_total=not clean_term(term), count_limit=PAGE_COUNT_LIMIT, filters=filters)
+    # Read where they are defined (at call time), so there is one place to change them.
+    size, count_limit = page_format.PAGE_SIZE, inbox_rules.PAGE_COUNT_LIMIT
+    found = inbox_page(db_session(), actor(), term, include_auto, (page - 1) * size, size,
+                       with_total=not clean_term(term), count_limit=count_limit, filters=filters)
     by_id = {t.id: t for t in db_session().scalars(select(MailThread).where(
         in_ids(db_session(), MailThread.id, found.ids)))} \
         if found.ids else {}
     threads = [by_id[i] for i in found.ids if i in by_id]
     total = found.known_total
-    pages = page_count(total, PAGE_SIZE) if total is not None else None
+    pages = page_count(total, size) if total is not None else None
     return render_template("web/inbox.html", rows=thread_rows(threads), term=term, include_auto=include_auto,
                            page=page, pages=pages, total=total, more_than=found.more_than, more=found.more,
                            filter_bar=filter_bar(term, include_auto, filters, filter_errors)), \

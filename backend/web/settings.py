@@ -4,9 +4,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from flask import flash, g, redirect, render_template, request, url_for
+from marshmallow import ValidationError
 
 from .. import addresses
 from ..accounts import AccountError, change_company_domain
+from ..api.settings import SmartBccSettingsSchema
 from ..domain import dealevidence, dealrank, expectations, history, senders, users
 from ..domain.errors import DomainError as ApiError
 from ..request_scope import actor, db_session, services
@@ -155,36 +157,41 @@ def settings_verification():
     return _to_settings()
 
 
-def _share(raw: str | None) -> float | None:
-    """A 0-1 field of the form; None when it is not a number (or is missing)."""
-    try:
-        value = float((raw or "").strip())
-    except ValueError:
-        return None
-    return value if value == value else None  # NaN is no number
+# The deal-choice form's fields, loaded by the settings API's own schema (one set of rules and
+# words for the API and the page); each message is shown after the name of its field on the form.
+DEAL_CHOICE_FIELDS = {"deal_choice_policy": "Deal choice", "deal_choice_threshold": "Score",
+                      "deal_choice_margin": "Lead over the next deal"}
+
+
+def _field_messages(errors: dict) -> str:
+    """'Score: Use a number from 0 to 1, such as 0.6.' for each field named, in the form's order."""
+    order = [name for name in DEAL_CHOICE_FIELDS if name in errors] + \
+        [name for name in errors if name not in DEAL_CHOICE_FIELDS]
+    return " ".join(f"{DEAL_CHOICE_FIELDS.get(name, 'Deal choice')}: "
+                    f"{' '.join(map(str, errors[name] if isinstance(errors[name], list) else [errors[name]]))}"
+                    for name in order)
 
 
 @bp.post("/settings/smart-bcc/deal-choice")
 @signin_required
 def settings_deal_choice():
     users.require_admin(actor(), "change the deal choice policy")  # before reading the form
-    policy = request.form.get("deal_choice_policy")
-    threshold, margin = _share(request.form.get("deal_choice_threshold")), _share(request.form.get("deal_choice_margin"))
-    if threshold is None or margin is None:
-        flash("Enter the score and the lead as numbers from 0 to 1, such as 0.6 and 0.3.", "error")
-        return redirect(url_for("web.smart_bcc_settings_page") + "#deal-choice")
+    form = {name: request.form[name] for name in DEAL_CHOICE_FIELDS if name in request.form}
     try:
-        dealevidence.set_policy(actor(), g.user.company, policy=policy or "", threshold=threshold, margin=margin)
+        data = SmartBccSettingsSchema(only=tuple(DEAL_CHOICE_FIELDS)).load(form)
+        dealevidence.set_policy(actor(), g.user.company, policy=data.get("deal_choice_policy"),
+                                threshold=data.get("deal_choice_threshold"), margin=data.get("deal_choice_margin"))
+    except ValidationError as exc:
+        flash(_field_messages(exc.messages), "error")
+        return redirect(url_for("web.smart_bcc_settings_page") + "#deal-choice")
     except ApiError as exc:
         db_session().rollback()
-        first = next(iter(exc.errors.values()))[0] if exc.errors else exc.message
-        what = {"deal_choice_policy": "Choose one of the deal choice options.",
-                "deal_choice_threshold": "The score must be a number from 0 to 1, such as 0.6.",
-                "deal_choice_margin": "The lead must be a number from 0 to 1, such as 0.3."}
-        flash(what.get(next(iter(exc.errors), ""), first), "error")
+        if exc.status != 400 or not exc.errors:
+            raise
+        flash(_field_messages(exc.errors), "error")
         return redirect(url_for("web.smart_bcc_settings_page") + "#deal-choice")
     db_session().commit()
-    flash(f"Deal choice saved. {dealrank.POLICY_WORDS[policy]}", "ok")
+    flash(f"Deal choice saved. {dealrank.POLICY_WORDS[g.user.company.deal_choice_policy]}", "ok")
     return redirect(url_for("web.smart_bcc_settings_page") + "#deal-choice")
 
 

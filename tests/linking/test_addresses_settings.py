@@ -1,6 +1,7 @@
 """Accepted addresses (with a confirmation mail over real SMTP) and the company domain change."""
 from __future__ import annotations
 
+import dataclasses
 import email
 import re
 import smtplib
@@ -128,7 +129,7 @@ def test_expired_link_says_to_resend(client, acme, settings, monkeypatch):
     mail_file = next(settings.outbox_dir.glob("*.eml"))
     body = email.message_from_bytes(mail_file.read_bytes()).get_payload(decode=True).decode()
     token = re.search(r"token=(\S+)", body).group(1)
-    monkeypatch.setattr(alt, "CONFIRM_MAX_AGE", -1)
+    monkeypatch.setattr(alt, "LINK", dataclasses.replace(alt.LINK, max_age=-1))
     response = client.post("/api/v1/alternative-addresses/confirm", json={"token": token})
     assert response.status_code == 410 and "resend" in response.json["error"]
 

@@ -34,19 +34,30 @@ def test_the_admin_sets_the_policy_on_the_settings_page(page, alice, client):
         ("suggest", 0.9, 0.25)
 
 
-@pytest.mark.parametrize("form, message", [
+@pytest.mark.parametrize("form, field, message", [
     ({"deal_choice_policy": "always", "deal_choice_threshold": "0.8", "deal_choice_margin": "0.3"},
-     "Choose one of the deal choice options."),
+     "deal_choice_policy", "Deal choice: Use one of: ask, suggest, auto_when_confident."),
     ({"deal_choice_policy": "ask", "deal_choice_threshold": "2", "deal_choice_margin": "0.2"},
-     "The score must be a number from 0 to 1, such as 0.6."),
+     "deal_choice_threshold", "Score: Use a number from 0 to 1, such as 0.6."),
+    ({"deal_choice_policy": "ask", "deal_choice_threshold": "-0.1", "deal_choice_margin": "0.2"},
+     "deal_choice_threshold", "Score: Use a number from 0 to 1, such as 0.6."),
     ({"deal_choice_policy": "ask", "deal_choice_threshold": "high", "deal_choice_margin": "0.2"},
-     "Enter the score and the lead as numbers from 0 to 1"),
+     "deal_choice_threshold", "Score: Not a valid number."),
+    ({"deal_choice_policy": "ask", "deal_choice_threshold": "", "deal_choice_margin": "0.2"},
+     "deal_choice_threshold", "Score: Not a valid number."),
+    ({"deal_choice_policy": "ask", "deal_choice_threshold": "nan", "deal_choice_margin": "0.2"},
+     "deal_choice_threshold", "Score: Special numeric values (nan or infinity) are not permitted."),
+    ({"deal_choice_policy": "ask", "deal_choice_threshold": "0.5", "deal_choice_margin": "1.5"},
+     "deal_choice_margin", "Lead over the next deal: Use a number from 0 to 1, such as 0.3."),
 ])
-def test_a_bad_policy_value_shows_a_message_and_changes_nothing(page, alice, client, form, message):
+def test_a_bad_policy_value_shows_a_message_and_changes_nothing(page, alice, client, form, field, message):
+    """The page loads the form with the settings API's schema: the same message, after the field's name."""
     response = page.post("/settings/smart-bcc/deal-choice", data={"csrf_token": page.csrf, **form},
                          follow_redirects=True)
     assert response.status_code == 200 and message in response.get_data(as_text=True)
     assert client.get("/api/v1/settings/smart-bcc", headers=alice.auth).json["data"]["deal_choice_threshold"] == 0.8
+    api = client.patch("/api/v1/settings/smart-bcc", json={field: form[field]}, headers=alice.auth)
+    assert api.status_code == 400 and api.json["errors"][field] == [message.split(": ", 1)[1]]
 
 
 def test_a_member_cannot_change_the_policy(app, make_account, alice):

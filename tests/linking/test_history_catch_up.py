@@ -193,6 +193,35 @@ def test_create_from_conversation_takes_in_the_persons_other_conversations(crm, 
     assert deal_link(threads["Last spring"]) is None
 
 
+def test_an_item_saved_outside_the_api_catches_up_too(crm, bob, bobs_mail, services):
+    """The catch-up is wired where the process's sessions are made (backend/services.py), not in an
+    adapter: a deal saved through the domain in a plain session of the process (what the CLI, the
+    demo seed or a job has: no request, no app context) takes in the history the same way, and one
+    whose transaction rolls back takes in nothing."""
+    from backend.domain import editing
+    from backend.domain.actor import Actor
+    from backend.models import User
+
+    class Abandoned(Exception):
+        pass
+
+    with pytest.raises(Abandoned), services.db.session() as session:
+        actor = Actor.of(session.get(User, crm.account.user_id))
+        editing.save_item(session, actor, "deal", {"title": "Never saved", "person_id": bob["id"]})
+        raise Abandoned
+    assert all(deal_link(t) is None for t in by_subject(crm).values())
+
+    with services.db.session() as session:
+        actor = Actor.of(session.get(User, crm.account.user_id))
+        deal = editing.save_item(session, actor, "deal", {"title": "Payroll renewal", "person_id": bob["id"]})
+    threads = by_subject(crm)
+    for subject in ("Pricing questions", "Meeting notes"):
+        link = deal_link(threads[subject])
+        assert link is not None and link["item_id"] == deal.id, subject
+        assert link["reason"] == "Linked when the deal was created."
+    assert deal_link(threads["Last spring"]) is None
+
+
 def test_bad_input_links_nothing(crm, bob, bobs_mail, acme):
     response = crm.client.post("/api/v1/deals", json={"title": "Ghost", "person_id": 999999}, headers=acme.auth)
     assert response.status_code == 400 and "person_id" in response.json["errors"]

@@ -135,9 +135,7 @@ def test_the_filter_bar_shows_active_filters_keeps_the_search_and_clears(app, fi
 
 
 def test_paging_keeps_the_filters(app, finding, alice, monkeypatch):
-    from backend.web import inbox as inbox_page
-
-    monkeypatch.setattr(inbox_page, "PAGE_SIZE", 1)
+    monkeypatch.setattr("backend.web.format.PAGE_SIZE", 1)
     client = app.test_client()
     sign_in(client, alice.email)
     text = client.get("/inbox?filter=mine").get_data(as_text=True)

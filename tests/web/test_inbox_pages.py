@@ -186,10 +186,7 @@ def test_list_pages_search(app, web, alice):
 def test_a_search_with_more_pages_than_shown_pages_without_a_count(web, alice, thread_of, monkeypatch):
     """A search does not count every match first: it says which page it is and whether older
     ones follow; the last page, whose number is known, says how many there were."""
-    from backend.web import format as page_format
-
-    monkeypatch.setattr(page_format, "PAGE_SIZE", 2)
-    monkeypatch.setattr("backend.web.inbox.PAGE_SIZE", 2)
+    monkeypatch.setattr("backend.web.format.PAGE_SIZE", 2)
     for n in range(5):
         thread_of(alice, f"Quarterly review {n}")
     thread_of(alice, "Something else")

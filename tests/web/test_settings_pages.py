@@ -99,6 +99,29 @@ def test_unknown_and_expired_links_say_what_to_do(client, web, services, monkeyp
     assert "expired" in html and "resend" in html.lower()
 
 
+def test_a_link_signed_the_way_it_was_before_signed_links_still_confirms(web, client, services):
+    """senders.py signs through signed_links.py now; a link mailed before (the same salt and payload,
+    made here with itsdangerous as senders.py made it) still opens, confirms once, then says used."""
+    from itsdangerous import URLSafeTimedSerializer
+    from sqlalchemy import select
+
+    from backend.models import SenderAddress
+
+    web.post("/settings/smart-bcc/addresses", data={"email": "old@home.example", "csrf_token": web.csrf})
+    with services.db.session() as session:
+        entry = session.scalar(select(SenderAddress).where(SenderAddress.email == "old@home.example"))
+        address_id, nonce = entry.id, entry.confirmation_nonce
+    token = URLSafeTimedSerializer(services.settings.secret_key, salt="smartbcc.confirm-address").dumps(
+        {"id": address_id, "n": nonce})
+    [mailed] = _outbox_links(services)
+    assert _path(mailed).split("token=")[0] == "/settings/smart-bcc/confirm?"
+    old_link = f"http://testserver/settings/smart-bcc/confirm?token={token}"
+    assert _open_and_confirm(client, old_link).status_code == 200
+    again = _open_and_confirm(client, old_link)
+    assert again.status_code == 409 and "already used" in again.get_data(as_text=True)
+    assert _open_and_confirm(client, mailed).status_code == 409
+
+
 def test_opening_the_link_changes_nothing_until_the_button(web, client, services):
     """Mail scanners open every link in a mail: only the page's button confirms."""
     from backend.models import SenderAddress

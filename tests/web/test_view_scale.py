@@ -4,11 +4,8 @@ from __future__ import annotations
 
 
 def test_the_inbox_counts_up_to_the_limit_then_says_more_than(web, alice, thread_of, monkeypatch):
-    from backend.web import format as page_format
-
-    monkeypatch.setattr(page_format, "PAGE_SIZE", 2)
-    monkeypatch.setattr("backend.web.inbox.PAGE_SIZE", 2)
-    monkeypatch.setattr("backend.web.inbox.PAGE_COUNT_LIMIT", 3)
+    monkeypatch.setattr("backend.web.format.PAGE_SIZE", 2)
+    monkeypatch.setattr("backend.domain.inbox.PAGE_COUNT_LIMIT", 3)
     for n in range(5):
         thread_of(alice, f"Renewal talk {n}")
     first = web.get("/inbox").get_data(as_text=True)
@@ -23,11 +20,8 @@ def test_the_inbox_counts_up_to_the_limit_then_says_more_than(web, alice, thread
 
 
 def test_under_the_limit_the_inbox_shows_the_exact_count(web, alice, thread_of, monkeypatch):
-    from backend.web import format as page_format
-
-    monkeypatch.setattr(page_format, "PAGE_SIZE", 2)
-    monkeypatch.setattr("backend.web.inbox.PAGE_SIZE", 2)
-    monkeypatch.setattr("backend.web.inbox.PAGE_COUNT_LIMIT", 5)
+    monkeypatch.setattr("backend.web.format.PAGE_SIZE", 2)
+    monkeypatch.setattr("backend.domain.inbox.PAGE_COUNT_LIMIT", 5)
     for n in range(5):
         thread_of(alice, f"Renewal talk {n}")
     first = web.get("/inbox").get_data(as_text=True)
@@ -35,7 +29,7 @@ def test_under_the_limit_the_inbox_shows_the_exact_count(web, alice, thread_of, 
 
 
 def test_the_api_total_stays_exact(app, alice, thread_of, monkeypatch):
-    monkeypatch.setattr("backend.web.inbox.PAGE_COUNT_LIMIT", 1)
+    monkeypatch.setattr("backend.domain.inbox.PAGE_COUNT_LIMIT", 1)
     for n in range(3):
         thread_of(alice, f"Renewal talk {n}")
     answer = app.test_client().get("/api/v1/mailbox/mailThreads?include_total=1&limit=1", headers=alice.auth)
