@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..tasks import task
+from ..domain import search_index
 from ..models import InboundRecord
 from .authorize import Authorize
 from .contacts import Contacts
@@ -149,7 +150,10 @@ def _process_together(services, record_ids: list[int]) -> tuple[dict[int, str], 
             ready.append(ctx)
         # 2. What the batch will ask about, asked once.
         _prefetch(session, ready)
-        # 3. The stages that read and write the database, record after record.
+        # 3. The stages that read and write the database, record after record; each stored
+        #    message's search document is built once, at the end (backend/domain/search_index.py).
+        if ready:
+            search_index.defer(session)
         for ctx in ready:
             try:
                 status = "processed" if _run_stages(ctx, LATE) else "duplicate"
@@ -159,6 +163,8 @@ def _process_together(services, record_ids: list[int]) -> tuple[dict[int, str], 
             done[ctx.record.id] = status
             if ctx.commit_now:
                 break
+        if ready:
+            search_index.build(session)
     return done, alone
 
 
