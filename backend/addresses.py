@@ -38,6 +38,9 @@ __all__ = [
 
 Kind = Literal["company", "deal", "lead"]
 PRIVACY_TAGS: tuple[str, ...] = ("private", "shared")
+# The one-letter tags, written only when the whole word would take the local part past 64
+# characters (a deal address of a company whose slug is 39 or 40 characters long).
+SHORT_PRIVACY_TAGS = {"private": "p", "shared": "s"}
 
 SLUG_MAX_LENGTH = 40
 FALLBACK_SLUG = "company"
@@ -311,8 +314,9 @@ def _strip_wrapping(address: str) -> str:
 def _split_privacy(local: str) -> tuple[str, str | None]:
     # Unambiguous: a slug has neither "+" nor ".", and an item tag ends with its token.
     for privacy in PRIVACY_TAGS:
-        if local[-len(privacy) - 1:] in (f"+{privacy}", f".{privacy}"):
-            return local[: -len(privacy) - 1], privacy
+        for tag in (privacy, SHORT_PRIVACY_TAGS[privacy]):
+            if local[-len(tag) - 1:] in (f"+{tag}", f".{tag}"):
+                return local[: -len(tag) - 1], privacy
     return local, None
 
 
@@ -395,5 +399,20 @@ def with_privacy(address: str, privacy: str | None, mail_domain: str) -> str:
     if (privacy is not None and privacy not in PRIVACY_TAGS) or decode(address, mail_domain) is None:
         raise ValueError(f"cannot tag {address!r} with privacy {privacy!r}")
     local, domain = _strip_wrapping(address).lower().split("@")
-    local = _split_privacy(local)[0] + (f"+{privacy}" if privacy else "")
+    local = _split_privacy(local)[0]
+    if privacy:
+        # The word if it fits within RFC 5321's 64 characters, else its letter; a label typed into
+        # the address is dropped if even that does not fit (the token still names the item).
+        for tagged in (f"{local}+{privacy}", f"{local}+{SHORT_PRIVACY_TAGS[privacy]}",
+                       f"{_without_label(local)}+{SHORT_PRIVACY_TAGS[privacy]}"):
+            if len(tagged) <= LOCAL_PART_MAX_LENGTH:
+                break
+        local = tagged
     return f"{local}@{domain.rstrip('.')}"
+
+
+def _without_label(local: str) -> str:
+    """An item address's local part without the human label before its kind letter and token."""
+    cut = min(i for i in (local.find("+"), local.find("."), len(local)) if i >= 0)
+    tag = local[cut + 1:]
+    return local if len(tag) <= 1 + TOKEN_LENGTH else f"{local[:cut + 1]}{tag[-TOKEN_LENGTH - 1:]}"

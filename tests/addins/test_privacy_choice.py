@@ -28,6 +28,8 @@ TOKEN = "k5v2xq7m3a4b6c2d"
     (f"ACME+D{TOKEN}+SHARED@BCC.TEST", "deal", TOKEN, "shared"),
     ("acme@bcc.test", "company", None, None),
     (f"acme+private-d{TOKEN}@bcc.test", "deal", TOKEN, None),  # "private-" is a free label, not the tag
+    (f"acme+d{TOKEN}+p@bcc.test", "deal", TOKEN, "private"),   # the one-letter tags (long slugs)
+    ("acme.s@bcc.test", "company", None, "shared"),
 ])
 def test_the_privacy_tag_is_read_from_either_address_form(address, kind, token, privacy):
     decoded = addresses.decode(address, DOMAIN)
@@ -51,6 +53,22 @@ def test_with_privacy_tags_retags_and_untags():
     for bad in (("acme@bcc.test", "public"), ("someone@else.test", "private")):
         with pytest.raises(ValueError):
             addresses.with_privacy(bad[0], bad[1], DOMAIN)
+
+
+def test_a_tag_never_takes_the_local_part_past_64_characters():
+    slug = "a" * addresses.SLUG_MAX_LENGTH  # 40: "+d<token>+private" would make 66
+    deal = addresses.item_address(slug, "deal", TOKEN, DOMAIN)
+    for privacy, letter in (("private", "p"), ("shared", "s")):
+        tagged = addresses.with_privacy(deal, privacy, DOMAIN)
+        assert tagged == f"{slug}+d{TOKEN}+{letter}@bcc.test" and len(tagged.split("@")[0]) <= 64
+        assert addresses.decode(tagged, DOMAIN).privacy == privacy
+        assert addresses.with_privacy(tagged, None, DOMAIN) == deal
+    # A short slug keeps the whole word; a label typed into a full-length address makes way.
+    assert addresses.with_privacy(f"acme+d{TOKEN}@bcc.test", "private", DOMAIN) == f"acme+d{TOKEN}+private@bcc.test"
+    labelled = addresses.item_address("acme", "deal", TOKEN, DOMAIN, label="renewal of the enterprise licence " * 3)
+    assert len(labelled.split("@")[0]) == 64
+    tagged = addresses.with_privacy(labelled, "shared", DOMAIN)
+    assert tagged == f"acme+d{TOKEN}+s@bcc.test" and addresses.decode(tagged, DOMAIN).token == TOKEN
 
 
 # ---- resolve: the address carries the choice
