@@ -26,7 +26,7 @@ recipients, files, tags; tokenizer unicode61 with remove_diacritics 2). Addresse
 into it as ``xxa <local part> xxd <domain> xxz`` so that an address or a domain is one exact
 phrase. A later migration that rebuilds mail_messages, participants or attachments on SQLite
 (batch_alter_table) must drop these triggers first (SQLITE_TRIGGER_NAMES below) and create them
-again after (``create_sqlite_triggers``): rebuilding participants or attachments silently drops
+again after (``create_sqlite_triggers`` of revision 0019, which redefined them): rebuilding participants or attachments silently drops
 their triggers with the old table, and rebuilding mail_messages fails ("error in trigger
 attachments_search_insert: no such table: main.mail_messages") while they exist.
 
