@@ -52,7 +52,7 @@ class Thread:
         auto = bool(ctx.parsed.auto_kind)
         ctx.thread = MailThread(company_id=ctx.company_id, owner_id=ctx.user.id,
                                 subject=(view.subject or "")[:998], normalized_subject=normalized,
-                                auto=auto)
+                                auto=auto, links=[])  # a new thread has no links: nothing to load
         ctx.session.add(ctx.thread)
         ctx.new_thread = True
         reason = "A new conversation."
