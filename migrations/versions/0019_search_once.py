@@ -72,38 +72,6 @@ BEGIN
     RETURN NEW;
 END $$;
 
-CREATE OR REPLACE FUNCTION smartbcc_search_refresh_new() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF smartbcc_search_deferred() THEN
-        INSERT INTO mail_search_pending (message_id) SELECT message_id FROM new_rows;
-    ELSE
-        UPDATE mail_messages SET search_vector = NULL WHERE id IN (SELECT message_id FROM new_rows);
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE OR REPLACE FUNCTION smartbcc_search_refresh_old() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF smartbcc_search_deferred() THEN
-        INSERT INTO mail_search_pending (message_id) SELECT message_id FROM old_rows;
-    ELSE
-        UPDATE mail_messages SET search_vector = NULL WHERE id IN (SELECT message_id FROM old_rows);
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE OR REPLACE FUNCTION smartbcc_search_refresh_both() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF smartbcc_search_deferred() THEN
-        INSERT INTO mail_search_pending (message_id)
-            SELECT message_id FROM new_rows UNION SELECT message_id FROM old_rows;
-    ELSE
-        UPDATE mail_messages SET search_vector = NULL
-         WHERE id IN (SELECT message_id FROM new_rows UNION SELECT message_id FROM old_rows);
-    END IF;
-    RETURN NULL;
-END $$;
-
 CREATE OR REPLACE FUNCTION smartbcc_search_build() RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     built integer;
@@ -116,35 +84,26 @@ BEGIN
 END $$;
 """
 
-# Revision 0011's trigger functions, without the deferral (the downgrade).
+# The statement triggers of participants and attachments (0011's functions, names kept): the
+# changed rows' messages are noted when deferred, else their documents are built at once.
+PG_REFRESH = """
+CREATE OR REPLACE FUNCTION smartbcc_search_refresh_{which}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF smartbcc_search_deferred() THEN
+        INSERT INTO mail_search_pending (message_id) {rows};
+    ELSE
+        UPDATE mail_messages SET search_vector = NULL WHERE id IN ({rows});
+    END IF;
+    RETURN NULL;
+END $$;
+"""
+PG_CHANGED_ROWS = {"new": "SELECT message_id FROM new_rows", "old": "SELECT message_id FROM old_rows",
+                   "both": "SELECT message_id FROM new_rows UNION SELECT message_id FROM old_rows"}
+
+# The downgrade: 0011's trigger functions (its PG_TRIGGERS, which also creates the message trigger
+# again), then this revision's own objects go.
 PG_UNDO = """
 DROP FUNCTION IF EXISTS smartbcc_search_build();
-
-CREATE OR REPLACE FUNCTION smartbcc_message_search() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    NEW.search_vector := smartbcc_search_document(NEW);
-    RETURN NEW;
-END $$;
-
-CREATE OR REPLACE FUNCTION smartbcc_search_refresh_new() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE mail_messages SET search_vector = NULL WHERE id IN (SELECT message_id FROM new_rows);
-    RETURN NULL;
-END $$;
-
-CREATE OR REPLACE FUNCTION smartbcc_search_refresh_old() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE mail_messages SET search_vector = NULL WHERE id IN (SELECT message_id FROM old_rows);
-    RETURN NULL;
-END $$;
-
-CREATE OR REPLACE FUNCTION smartbcc_search_refresh_both() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE mail_messages SET search_vector = NULL
-     WHERE id IN (SELECT message_id FROM new_rows UNION SELECT message_id FROM old_rows);
-    RETURN NULL;
-END $$;
-
 DROP FUNCTION IF EXISTS smartbcc_search_deferred();
 DROP TABLE IF EXISTS mail_search_pending;
 """
@@ -209,6 +168,8 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == 'postgresql':
         bind.execute(sa.text(PG_OBJECTS))
+        for which, rows in PG_CHANGED_ROWS.items():
+            bind.execute(sa.text(PG_REFRESH.format(which=which, rows=rows)))
     else:
         bind.exec_driver_sql("CREATE TABLE mail_search_pending (message_id INTEGER PRIMARY KEY)")
         _drop_sqlite_triggers(bind)
@@ -218,6 +179,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == 'postgresql':
+        bind.exec_driver_sql("DROP TRIGGER IF EXISTS mail_messages_search ON mail_messages")
+        bind.execute(sa.text(_revision_0011().PG_TRIGGERS))  # CREATE OR REPLACE: the child triggers keep them
         bind.execute(sa.text(PG_UNDO))
     else:
         _drop_sqlite_triggers(bind)
