@@ -15,26 +15,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Callable, Literal
 
-__all__ = [
-    "Decoded",
-    "KINDS",
-    "PRIVACY_TAGS",
-    "MAX_ADDRESS_LENGTH",
-    "RESERVED_LOCAL_PARTS",
-    "SLUG_MAX_LENGTH",
-    "TOKEN_LENGTH",
-    "company_address",
-    "decode",
-    "is_reserved",
-    "is_smartbcc_address",
-    "is_valid_slug",
-    "is_valid_token",
-    "item_address",
-    "new_item_token",
-    "slug_for_domain",
-    "unique_slug",
-    "with_privacy",
-]
+__all__ = ["Decoded", "KINDS", "PRIVACY_TAGS", "MAX_ADDRESS_LENGTH", "RESERVED_LOCAL_PARTS", "SLUG_MAX_LENGTH",
+           "TOKEN_LENGTH", "company_address", "decode", "is_reserved", "is_smartbcc_address", "is_valid_slug",
+           "is_valid_token", "item_address", "new_item_token", "slug_for_domain", "unique_slug", "with_privacy"]
 
 Kind = Literal["company", "deal", "lead"]
 PRIVACY_TAGS: tuple[str, ...] = ("private", "shared")
@@ -67,37 +50,11 @@ LOCAL_PART_MAX_LENGTH = 64
 # Mailboxes that must reach the operators of the mail domain (RFC 2142, RFC
 # 5321 postmaster, bounce/DMARC plumbing) or that the service sends from.
 # A company may never own one of these as its universal address.
-RESERVED_LOCAL_PARTS: frozenset[str] = frozenset(
-    {
-        "abuse",
-        "admin",
-        "administrator",
-        "bounce",
-        "bounces",
-        "daemon",
-        "dmarc",
-        "ftp",
-        "help",
-        "hostmaster",
-        "info",
-        "mailer-daemon",
-        "marketing",
-        "news",
-        "noc",
-        "nobody",
-        "no-reply",
-        "noreply",
-        "postmaster",
-        "root",
-        "sales",
-        "security",
-        "support",
-        "usenet",
-        "uucp",
-        "webmaster",
-        "www",
-    }
-)
+RESERVED_LOCAL_PARTS: frozenset[str] = frozenset({
+    "abuse", "admin", "administrator", "bounce", "bounces", "daemon", "dmarc", "ftp", "help",
+    "hostmaster", "info", "mailer-daemon", "marketing", "news", "noc", "nobody", "no-reply",
+    "noreply", "postmaster", "root", "sales", "security", "support", "usenet", "uucp", "webmaster",
+    "www"})
 
 # Slugs are dot-free on purpose: "." doubles as the item separator.
 _SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
