@@ -48,14 +48,21 @@ def queue_history_catch_ups(services: Services) -> None:
     queues nothing. The listeners live on this database's sessionmaker, not on every Session."""
     from sqlalchemy import event
 
-    from .domain import history
+    from .domain import dealpicks, history
 
     def after_commit(session) -> None:
         for args in history.take_pending(session):
             services.jobs.enqueue(history.CATCH_UP, *args)
+        # A rep's deal pick: the company's ranking points may be due for a fit (domain/dealpicks.py).
+        for company_id in dealpicks.take_noted(session):
+            services.jobs.enqueue(dealpicks.REFIT, company_id)
+
+    def after_rollback(session) -> None:
+        history.forget_pending(session)
+        dealpicks.forget_noted(session)
 
     event.listen(services.db.sessionmaker, "after_commit", after_commit)
-    event.listen(services.db.sessionmaker, "after_rollback", history.forget_pending)
+    event.listen(services.db.sessionmaker, "after_rollback", after_rollback)
 
 
 def load_jobs() -> None:
@@ -65,5 +72,6 @@ def load_jobs() -> None:
     """
     from . import sender_tasks  # noqa: F401
     from . import history_tasks  # noqa: F401
+    from . import dealchoice_tasks  # noqa: F401
     from .pipeline import runner  # noqa: F401
     from .providers import tasks  # noqa: F401

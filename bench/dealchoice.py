@@ -192,6 +192,8 @@ class Outcome:
     auto_wrong: int = 0
     scored: list[tuple[float, float, bool]] = field(default_factory=list)  # top score, lead, right?
     wrong: list[str] = field(default_factory=list)  # examples of a wrong top suggestion
+    fit: dict | None = None  # the company's fitted points at the end (backend/domain/dealpicks.py)
+    refit: tuple[int, float] = (0, 0.0)  # picks read and milliseconds of one refit on all of them
 
 
 def replay(policy: str, args, world_seed: int, workdir: Path) -> tuple[Outcome, float, int]:
@@ -306,6 +308,14 @@ def replay(policy: str, args, world_seed: int, workdir: Path) -> tuple[Outcome, 
             accept_message(services, reply, source="http", envelope_from=rep_email, recipients=[company_address])
             messages += 1
     seconds = time.perf_counter() - started
+    with services.db.session() as session:  # what the company learned, and what a refit on it costs
+        from backend.domain import dealfit, dealpicks
+
+        out.fit = session.get(Company, company_id).deal_choice_fit
+        refit = time.perf_counter()
+        picks, _aside = dealpicks.read(session, company_id, dealpicks.count(session, company_id))
+        dealfit.fit(picks)
+        out.refit = (len(picks), 1000 * (time.perf_counter() - refit))
     services.close()
     return out, seconds, messages
 
@@ -378,6 +388,12 @@ def main(argv=None) -> int:
     wrong = auto.auto_wrong / max(1, auto.needs_choice)
     print(f"goal: top-1 >= 90 % ({'met' if top1 >= 0.9 else 'MISSED'}), wrong automatic links <= 1 % "
           f"({'met' if wrong <= 0.01 else 'MISSED'})")
+    if base.fit:
+        picks, ms = base.refit
+        print(f"learned (ask run): fitted on {base.fit['picks']} picks ({base.fit['used']} usable), points "
+              + ", ".join(f"{k} {v:g}" for k, v in sorted(base.fit["points"].items()))
+              + f"; aside words: {', '.join(base.fit.get('aside') or []) or 'none'}")
+        print(f"one refit on the last {picks} usable picks (MAX_PICKS bounds it): {ms:.0f} ms")
     if args.sweep:
         sweep(base.scored)
     if base.wrong:

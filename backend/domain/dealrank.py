@@ -23,6 +23,8 @@ title named in the subject (60) or the text (40) weighs most; the sender owning 
 much as the text, as reps mostly write about their own deals; a deal of a contact other than the
 first loses 20 (its title in the subject still wins); the newest conversation with the contact
 (20) and earlier links (15 by their share, 5 for the deal's address) break the remaining ties.
+Once a company has 30 picks of its own, points fitted on them replace these (``FIXED``; dealfit.py,
+dealpicks.py), with the words its reps write next to deals they did not pick; the sentences stay.
 
 The company's policy (``Company.deal_choice_policy``) says what happens with the ranking:
 
@@ -37,13 +39,12 @@ The pipeline (through the rule-book), the add-ins' ``resolve`` and the thread pa
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from ..models import Company
+from .dealwords import TEXT_CHARS, sentences, words  # noqa: F401  (words: as the ranking reads them)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .linkrules import Conversation, Item
@@ -58,7 +59,11 @@ POLICY_WORDS = {
     "auto_when_confident": "Link automatically when confident; otherwise the rep picks.",
 }
 FULL = 100.0  # points for a score of 1
-TEXT_CHARS = 20_000  # of a mail's text read for similarity
+# A feature's points when it is fully seen (a share or a part of a title: that part of them). These
+# fixed points rank for a company until it has enough picks of its own (backend/domain/dealfit.py).
+FIXED = {"address-used": 5.0, "linked-before": 15.0, "subject": 60.0, "text": 40.0, "organisation": 10.0,
+         "sender-owns": 40.0, "other-contact": -20.0, "recent-activity": 20.0,
+         "text-aside": 40.0}  # named only in sentences with the company's "aside" words (none: never)
 
 
 @dataclass(frozen=True)
@@ -66,15 +71,24 @@ class DealPolicy:
     mode: str = DEFAULT_POLICY
     threshold: float = DEFAULT_THRESHOLD
     margin: float = DEFAULT_MARGIN
+    learned: tuple[tuple[str, float], ...] = ()  # points fitted on the company's own picks (else FIXED)
+    aside: tuple[str, ...] = ()  # words its reps write about deals other than the one they pick
+
+    @property
+    def points(self) -> dict[str, float] | None:
+        return dict(self.learned) if self.learned else None
 
     @classmethod
     def of(cls, company: Company | None) -> "DealPolicy":
         if company is None:
             return cls()
+        fitted = (company.deal_choice_fit or {}).get("points") or {}
         return cls(company.deal_choice_policy or DEFAULT_POLICY,
                    float(company.deal_choice_threshold if company.deal_choice_threshold is not None
                          else DEFAULT_THRESHOLD),
-                   float(company.deal_choice_margin if company.deal_choice_margin is not None else DEFAULT_MARGIN))
+                   float(company.deal_choice_margin if company.deal_choice_margin is not None else DEFAULT_MARGIN),
+                   tuple(sorted((k, float(v)) for k, v in fitted.items() if k in FIXED)),
+                   tuple(sorted((company.deal_choice_fit or {}).get("aside") or ())))
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,7 @@ class Evidence:
     rule: str
     points: float
     reason: str
+    parts: tuple[tuple[str, float], ...] = field(default=(), compare=False)  # what was seen, by feature (0-1)
 
     def as_json(self) -> dict:
         return {"rule": self.rule, "points": round(self.points, 1), "reason": self.reason}
@@ -158,45 +173,13 @@ class EvidenceRule(Protocol):
     def weigh(self, conv: "Conversation", deal: "Item", ctx: "_Context") -> Evidence | None: ...
 
 
-# --- words -------------------------------------------------------------------------------------
-
-_STOP = frozenset("""
-a an and are as at be but by can could deal do for from has have hi hello how i if in into is it its
-let me my no not of on or our please re fw fwd aw sv wg so some that the their them then there these
-this those to up us was we were what when where which who will with would you your about any all also
-been just more new next now one only other out over thanks thank regards best get got here see sent
-shall should than too very via yes dear kind call week today tomorrow monday tuesday wednesday thursday
-friday following follow quick question update note mail email message attached attachment order
-""".split())
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_UK = {"cense": "cence", "fense": "fence", "ization": "isation", "yze": "yse"}  # US -> British spellings
-_US = re.compile(r"(cense|fense|ization|yze)$")
-
-
-def words(text: str | None) -> set[str]:
-    """The meaningful words of a text, lower-cased, folded (ASCII where possible, US spellings to
-    British: license, licence), a plural 's' dropped; quoted lines (starting with '>') left out."""
-    if not text:
-        return set()
-    lines = [ln for ln in text[:TEXT_CHARS].splitlines() if not ln.lstrip().startswith(">")]
-    folded = unicodedata.normalize("NFKD", " ".join(lines).lower())
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    out = set()
-    for word in _WORD.findall(folded):
-        if len(word) < 3 or word in _STOP or word.isdigit() and len(word) < 4:
-            continue
-        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        out.add(_US.sub(lambda m: _UK[m.group(1)], word))
-    return out
-
-
 @dataclass
 class _Context:
     """Computed once per ranking: the conversation's words and what the candidates share."""
 
     subject: set[str]
     text: set[str]
+    aside: dict[str, set[str]]  # a word of the text only in sentences with "aside" words -> those words
     title_words: dict[int, set[str]]
     org_words: dict[int, set[str]]
     common_title: set[str]
@@ -207,6 +190,11 @@ class _Context:
     history_total: int  # earlier conversations with the contacts linked to any candidate
     sender_owns_all: bool
     first_contact: int | None  # the person id of the mail's first contact when the candidates are of several
+    points: dict[str, float] = field(default_factory=lambda: dict(FIXED))  # a feature's points (learned or fixed)
+
+    def weigh(self, rule: str, parts: dict[str, float], reason: str) -> Evidence:
+        return Evidence(rule, sum(self.points.get(k, 0.0) * v for k, v in parts.items()), reason,
+                        tuple(sorted(parts.items())))
 
 
 def _quoted(found: list[str]) -> str:
@@ -226,7 +214,6 @@ def _day(moment: datetime | None) -> str:
 class AddressUsed:
     name = "address-used"
     description = "The deal's own Smart Bcc address was used on an earlier mail with these contacts."
-    points = 5.0
 
     def weigh(self, conv, deal, ctx):
         hist = conv.deal_history.get(deal.id)
@@ -234,15 +221,14 @@ class AddressUsed:
             return None
         count = len(hist.by_address)
         times = "an earlier mail" if count == 1 else f"{count} earlier conversations"
-        return Evidence(self.name, self.points,
-                        f"Its own Smart Bcc address was used on {times} with {_names(conv, hist.person_ids)}.")
+        return ctx.weigh(self.name, {self.name: 1.0},
+                         f"Its own Smart Bcc address was used on {times} with {_names(conv, hist.person_ids)}.")
 
 
 class LinkedBefore:
     name = "linked-before"
     description = ("Earlier conversations with these contacts were linked to the deal: points by its share of "
                    "them.")
-    points = 15.0
 
     def weigh(self, conv, deal, ctx):
         hist = conv.deal_history.get(deal.id)
@@ -252,58 +238,61 @@ class LinkedBefore:
         share = count / ctx.history_total
         what = (f"{count} of the {ctx.history_total} earlier conversations" if ctx.history_total > 1
                 else "The earlier conversation")
-        return Evidence(self.name, self.points * share,
-                        f"{what} with {_names(conv, hist.person_ids)} {'was' if count == 1 else 'were'} "
-                        "linked to it.")
+        return ctx.weigh(self.name, {self.name: share},
+                         f"{what} with {_names(conv, hist.person_ids)} {'was' if count == 1 else 'were'} "
+                         "linked to it.")
 
 
 class SimilarText:
     name = "similar-text"
     description = ("The subject and text name words of the deal's title (weighted by how few candidates share "
                    "them) or its organisation.")
-    subject_points = 60.0
-    text_points = 40.0
-    org_points = 10.0
 
     def weigh(self, conv, deal, ctx):
         title = ctx.title_words.get(deal.id, set())
         total = sum(ctx.weight.get(w, 0.0) for w in title)
-        points, said = 0.0, []
+        parts, said = {}, []
         if total > 0:
             in_subject = {w for w in title & ctx.subject if ctx.weight.get(w, 0.0) > 0}
             in_text = {w for w in title & ctx.text if ctx.weight.get(w, 0.0) > 0} - in_subject
-            points += self.subject_points * sum(ctx.weight[w] for w in in_subject) / total
-            points += self.text_points * sum(ctx.weight[w] for w in in_text) / total
+            in_aside, in_text = {w for w in in_text if w in ctx.aside}, {w for w in in_text if w not in ctx.aside}
+            if in_subject:
+                parts["subject"] = sum(ctx.weight[w] for w in in_subject) / total
+            if in_text:
+                parts["text"] = sum(ctx.weight[w] for w in in_text) / total
             if in_subject:
                 said.append(f"the subject names {_quoted(in_subject)} from its title")
             if in_text:
                 said.append(f"the text names {_quoted(in_text)} from its title")
+            if in_aside:
+                parts["text-aside"] = sum(ctx.weight[w] for w in in_aside) / total
+                said.append(f"the text names {_quoted(in_aside)} from its title, but next to "
+                            f"{_quoted(set().union(*(ctx.aside[w] for w in in_aside)))}, as your team writes "
+                            "of deals a mail is not about")
         org = ctx.org_words.get(deal.id, set()) - ctx.common_org
         if org and org & (ctx.subject | ctx.text):
-            points += self.org_points
+            parts["organisation"] = 1.0
             said.append(f"it mentions its organisation, {(conv.deal_facts.get(deal.id) or DealFacts()).organization}")
         if not said:
             return None
         sentence = "; ".join(said)
-        return Evidence(self.name, points, sentence[:1].upper() + sentence[1:] + ".")
+        return ctx.weigh(self.name, parts, sentence[:1].upper() + sentence[1:] + ".")
 
 
 class SenderOwns:
     name = "sender-owns"
     description = "The rep who sent (or forwarded) the mail owns the deal (and not every candidate)."
-    points = 40.0
 
     def weigh(self, conv, deal, ctx):
         facts = conv.deal_facts.get(deal.id)
         if facts is None or conv.user_id is None or facts.owner_id != conv.user_id or ctx.sender_owns_all:
             return None
-        return Evidence(self.name, self.points, f"{conv.user_name} owns it.")
+        return ctx.weigh(self.name, {self.name: 1.0}, f"{conv.user_name} owns it.")
 
 
 class RecentActivity:
     name = "recent-activity"
     description = "The deal with the most recent mail with the mail's first contact (else with any contact)."
-    points = 20.0
 
     def weigh(self, conv, deal, ctx):
         if ctx.newest_activity != deal.id:
@@ -313,21 +302,20 @@ class RecentActivity:
             who, day = _names(conv, {ctx.newest_with}), hist.last_by_person[ctx.newest_with]
         else:
             who, day = _names(conv, hist.person_ids), hist.last_at
-        return Evidence(self.name, self.points, f"It has the most recent mail with {who} ({_day(day)}).")
+        return ctx.weigh(self.name, {self.name: 1.0}, f"It has the most recent mail with {who} ({_day(day)}).")
 
 
 class OtherContact:
     name = "other-contact"
     description = ("The deal is of a contact other than the mail's first one (From, else the first To): someone "
                    "copied is less often whom the mail is about.")
-    points = -20.0
 
     def weigh(self, conv, deal, ctx):
         if ctx.first_contact is None or deal.person_id == ctx.first_contact:
             return None
-        return Evidence(self.name, self.points,
-                        f"It is a deal of {_names(conv, {deal.person_id})}, not of "
-                        f"{_names(conv, {ctx.first_contact})}, the first contact on the mail.")
+        return ctx.weigh(self.name, {self.name: 1.0},
+                         f"It is a deal of {_names(conv, {deal.person_id})}, not of "
+                         f"{_names(conv, {ctx.first_contact})}, the first contact on the mail.")
 
 
 class UnlinkedByHand:
@@ -378,9 +366,17 @@ def _context(conv: "Conversation", candidates: list["Item"]) -> _Context:
             seen[w] = seen.get(w, 0) + 1
     weight = {w: (math.log(count / n) / math.log(count) if count > 1 else 1.0) for w, n in seen.items()}
     people = {d.person_id for d in candidates if d.person_id is not None}
-    return _Context(subject, words(conv.text) - subject, title_words, org_words, common(title_words), weight,
+    text, aside = words(conv.text) - subject, {}
+    if conv.deal_policy.aside:
+        marks = set(conv.deal_policy.aside)
+        plain = set().union(*(said for said in sentences(conv.text) if not said & marks))
+        for said in sentences(conv.text):
+            for word in said - plain - subject if said & marks else ():
+                aside.setdefault(word, set()).update(said & marks)
+    return _Context(subject, text, aside, title_words, org_words, common(title_words), weight,
                     common(org_words), newest, newest_with, len(threads), owners == {conv.user_id},
-                    first if len(people) > 1 and first in people else None)
+                    first if len(people) > 1 and first in people else None,
+                    {**FIXED, **(conv.deal_policy.points or {})})
 
 
 def rank(conv: "Conversation", candidates: list["Item"], rules: tuple[EvidenceRule, ...] = EVIDENCE) -> Ranking:

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from .. import addresses
 from ..mail.automatic import is_machine_address
 from ..models import Company, Deal, MailMessage, MailThread, Participant, Person, PersonEmail, ThreadLink, User
-from . import dealrank, history
+from . import dealpicks, dealrank, history
 from .actor import Actor
 from .autolink import contacts_of, conversation
 from .dealrank import DealPolicy, Ranked, Ranking
@@ -29,6 +29,7 @@ def link(session: Session, actor: Actor, thread: MailThread, item_type: str, ite
     found.reason, found.created_by_id = f"linked by {actor.name}", actor.user_id
     if item_type == "deal":
         thread.needs_deal_choice = False
+        dealpicks.noted(session, actor.company_id)  # a pick the ranking learns from
     session.flush()
     return found
 
@@ -57,6 +58,9 @@ def unlink(actor: Actor, thread: MailThread, found: ThreadLink) -> None:
     # Kept as a tombstone: the automatic rules must not add it back.
     found.removed = True
     found.reason = f"unlinked by {actor.name}"
+    session = object_session(thread)
+    if found.item_type == "deal" and session is not None:
+        dealpicks.noted(session, actor.company_id)  # the deal it was not: the ranking learns from it too
 
 
 def share(actor: Actor, thread: MailThread, shared: bool) -> None:

@@ -28,6 +28,9 @@ class Company(Base):
     deal_choice_policy: Mapped[str] = mapped_column(Str(24), default="ask", server_default="ask")
     deal_choice_threshold: Mapped[float] = mapped_column(Float, default=0.8, server_default="0.8")
     deal_choice_margin: Mapped[float] = mapped_column(Float, default=0.3, server_default="0.3")
+    # The ranking's points fitted on the company's own deal picks (backend/domain/dealfit.py): the
+    # number of picks they were fitted on and the points per feature; none: the fixed points.
+    deal_choice_fit: Mapped[dict | None] = mapped_column(default=None)
     # Days of a person's unlinked conversations linked to a deal, lead or project created for them
     # (backend/domain/history.py); 0 turns it off.
     history_catch_up_days: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
