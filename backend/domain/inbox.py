@@ -3,12 +3,13 @@ list exactly this; what a search means and how it finds messages is backend/doma
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
-from ..models import MailThread
-from . import search
+from ..models import MailMessage, MailThread
+from . import search, sql
 from .actor import Actor
 from .inbox_filters import InboxFilters, conditions as filter_conditions
 from .visibility import visibility_parts, visible_threads
@@ -23,35 +24,107 @@ def clean_term(term: str | None) -> str:
     return (term or "").strip().replace("\x00", "")
 
 
-def inbox_threads(actor: Actor, term: str | search.Query = "", include_auto: bool = False, *,
-                  part: ColumnElement | None = None, dialect: str | None = None) -> Select:
-    """The threads of the inbox (own and shared, with mail), newest first. With ``term`` (a search,
-    backend/domain/search.py; ``dialect`` then names the database's), only the threads it finds,
-    ranked by relevance, then newest first. The API and the pages both list this.
-    ``part``: only one of the ``visibility_parts()`` (for counting)."""
+def _threads(actor: Actor, found: search.Query | None, include_auto: bool, part: ColumnElement | None,
+             where) -> Select:
+    """The inbox's threads (or one visibility part of them) under ``where``, narrowed to the deals a
+    search names (deal:); unordered, unranked."""
     if part is None:
         query = visible_threads(actor)
     else:
         query = select(MailThread).where(MailThread.company_id == actor.company_id, part)
-    query = query.where(MailThread.message_count > 0)
+    query = query.where(MailThread.message_count > 0, *where)
     if not include_auto:
         query = query.where(MailThread.auto.is_(False))
+    linked = search.deal_threads(actor.company_id, found) if found is not None else None
+    return query.where(linked) if linked is not None else query
+
+
+def inbox_threads(actor: Actor, term: str | search.Query = "", include_auto: bool = False, *,
+                  part: ColumnElement | None = None, dialect: str | None = None, where=()) -> Select:
+    """The threads of the inbox (own and shared, with mail), newest first. With ``term`` (a search,
+    backend/domain/search.py; ``dialect`` then names the database's), only the threads it finds,
+    in its order (relevance then recency, window by window of the newest matches), computed over
+    all the matches. The API and the pages both list this. ``part``: only one of the
+    ``visibility_parts()`` (for counting); ``where``: more conditions on the threads."""
     found = search.parse(term) if isinstance(term, str) and clean_term(term) else (term or None)
+    query = _threads(actor, found, include_auto, part, where)
+    newest_first = (MailThread.last_message_at.desc(), MailThread.id.desc())
     if found is None:
-        return query.order_by(MailThread.last_message_at.desc(), MailThread.id.desc())
+        return query.order_by(*newest_first)
     if dialect is None:
         raise ValueError("inbox_threads: a search needs the database's dialect")
-    linked = search.deal_threads(actor.company_id, found)
-    if linked is not None:
-        query = query.where(linked)
     matching = search.matching_threads(actor.company_id, found, dialect)
     if matching is None:  # deal: alone: the deal's threads, newest first
-        return query.order_by(MailThread.last_message_at.desc(), MailThread.id.desc())
+        return query.order_by(*newest_first)
     # The matches are found first (MATERIALIZED), through the full-text index, then joined to the
     # visible threads: left to itself the planner may walk the whole inbox testing each thread.
     matches = matching.cte("search_matches").prefix_with("MATERIALIZED", dialect="postgresql")
-    return (query.join(matches, matches.c.thread_id == MailThread.id)
-            .order_by(matches.c.score.desc(), MailThread.last_message_at.desc(), MailThread.id.desc()))
+    window = (func.row_number().over(order_by=matches.c.newest.desc()) - 1) // search.WINDOW
+    ranked = (query.join(matches, matches.c.thread_id == MailThread.id)
+              .with_only_columns(MailThread.id.label("id"), matches.c.score.label("score"), window.label("window"))
+              .subquery("search_ranked"))
+    return (select(MailThread).join(ranked, ranked.c.id == MailThread.id)
+            .order_by(ranked.c.window, ranked.c.score.desc(), *newest_first))
+
+
+# A search page is read from the newest matches while it lies within this many threads (whole
+# windows); a deeper page ranks all the matches (the same order, search.py).
+QUICK_THREADS = 2_000
+# PostgreSQL: the first range of message ids a search reads from the newest down (then 4 times
+# wider each time): a common word fills its page from it, a rarer one takes a few wider ranges,
+# each read through the GIN index and the range together (only the matches' rows are read).
+FIRST_SPAN = 4_096
+LAST_RANGE = 2  # PostgreSQL: after the ranges of 4,096, 16,384 and 65,536 ids, all matches are ranked
+
+
+def _from_newest_matches(session: Session, actor: Actor, found: search.Query, dialect: str, threads: Select,
+                         start: int, limit: int) -> tuple[list[int], bool] | None:
+    """A search page (ids, more) in search.py's order, read from the newest matches: the matching
+    visible threads newest match first, up to the end of the last window the page reaches into
+    (and one more thread, for ``more``); the page's windows are scored and ordered. None for a
+    page deeper than QUICK_THREADS (then all matches are ranked: the same order)."""
+    size = search.WINDOW
+    wanted = -(-(start + limit) // size) * size  # the whole windows the page lies in
+    if wanted > QUICK_THREADS:
+        return None
+    need = max(wanted, start + limit + 1)  # and one more thread, if any: "more" follows
+    order: list[int] = []  # visible matching threads, newest match first
+    newest = session.scalar(select(func.max(MailMessage.id)).where(  # ix_mail_messages_company_live
+        MailMessage.company_id == actor.company_id, MailMessage.deleted_at.is_(None)))
+    # FTS5 reads its index newest first and stops at the limit: one range from the newest down.
+    span = FIRST_SPAN if dialect == "postgresql" else (newest or 0) + 1
+    below, batch = (newest or 0) + 1, (4 if dialect == "postgresql" else 10) * need
+    tsquery = session.scalar(search.pg_tsquery_text(found)) if dialect == "postgresql" else None
+    while len(order) < need and below > 0:
+        since = max(0, below - span)
+        found_rows = search.newest_matches(actor.company_id, found, dialect, below, since, batch,
+                                           tsquery).subquery("found")
+        # Each match's thread, if the user sees it (a lookup of the thread by its key, per match).
+        visible = and_(MailThread.id == found_rows.c.thread_id, threads.whereclause)
+        rows = session.execute(select(found_rows.c.id, MailThread.id)
+                               .select_from(found_rows.outerjoin(MailThread, visible))
+                               .order_by(found_rows.c.id.desc())).all()
+        known = set(order)
+        order += [t for t in dict.fromkeys(t for _id, t in rows if t is not None) if t not in known]
+        if len(rows) == batch:  # more matches in this range
+            below = rows[-1][0]
+        else:  # the range is read: the next one, older and wider
+            below, span = since, span * 4
+            if span > FIRST_SPAN * 4 ** LAST_RANGE:  # a rarer term: its matches ranked at once (GIN)
+                return None
+    if len(order) < need:  # every match was read, and they are few: ranked at once, in one statement
+        return None
+    first = start // size * size  # the windows before the page's need no ranking
+    candidates = order[first:wanted]
+    scores = dict(session.execute(search.thread_scores(
+        actor.company_id, found, dialect, lambda column: sql.in_ids(session, column, candidates))).all())
+    last = dict(session.execute(select(MailThread.id, MailThread.last_message_at)
+                                .where(sql.in_ids(session, MailThread.id, candidates))).all())
+    place = {t: n // size for n, t in enumerate(candidates)}  # window, counted from the first
+    ranked = sorted(candidates, key=lambda t: (last[t] or datetime.min, t), reverse=True)
+    # Stable: recency stays the tie-break. (A thread whose match was deleted meanwhile scores 0.)
+    ranked.sort(key=lambda t: (place[t], -scores.get(t, 0.0)))
+    return ranked[start - first:start - first + limit], len(order) > start + limit
 
 
 # The inbox page counts the conversations up to this many (above: "more than 1,000"): an exact
@@ -86,7 +159,9 @@ def inbox_page(session: Session, actor: Actor, term: str, include_auto: bool, st
     The inbox page is picked by id first: that walk is index-only (ix_mail_threads_inbox), so a
     deep page does not read the rows it skips. The exact total is counted only when asked for: it
     reads every visible thread's index entry (about 9 ms per 100,000 on PostgreSQL). A search
-    finds its matches through the full-text index, then ranks them.
+    page is read from the newest matches, window by window (search.py's order rule), unless it
+    asks for the exact total, lies deeper than QUICK_THREADS, names one address, or every match
+    was read on the way: then all matches are ranked at once, in the same order.
 
     ``count_limit`` (the inbox page, not the API's exact ``include_total``): the inbox is counted
     up to that many threads; past it ``total`` is None and ``more_than`` says so. The count then
@@ -94,13 +169,12 @@ def inbox_page(session: Session, actor: Actor, term: str, include_auto: bool, st
     found = search.parse(term, prefix_last=prefix_last) if clean_term(term) else None
     dialect = session.get_bind().dialect.name
 
+    where = [MailThread.needs_deal_choice.is_(True)] if needs_deal_choice else []
+    if filters:  # the inbox filters (backend/domain/inbox_filters.py)
+        where += filter_conditions(actor, filters)
+
     def inbox(part=None):
-        query = inbox_threads(actor, found or "", include_auto, part=part, dialect=dialect)
-        if needs_deal_choice:
-            query = query.where(MailThread.needs_deal_choice.is_(True))
-        if filters:  # the inbox filters (backend/domain/inbox_filters.py)
-            query = query.where(*filter_conditions(actor, filters))
-        return query
+        return inbox_threads(actor, found or "", include_auto, part=part, dialect=dialect, where=where)
 
     def count(query, up_to: int | None = None):
         query = query.order_by(None)
@@ -108,6 +182,11 @@ def inbox_page(session: Session, actor: Actor, term: str, include_auto: bool, st
             query = query.with_only_columns(MailThread.id).limit(up_to + 1)
         return select(func.count()).select_from(query.subquery()).scalar_subquery()
 
+    if found is not None and found.matches_messages and not found.narrow and not with_total:  # the newest matches
+        quick = _from_newest_matches(session, actor, found, dialect, _threads(actor, found, include_auto, None, where),
+                                     start, limit)
+        if quick is not None:
+            return InboxPage(start, quick[0], quick[1], None)
     query = inbox()
     total = None
     if found is not None and with_total:

@@ -17,16 +17,33 @@ live messages):
 - ``-term``                  leaves out what matches ``term``
 
 Results are ranked by relevance (a match in the subject counts most, then names, addresses and
-file names, then the body), then by recency. The index behind it is kept by the database itself
-(migrations/versions/0011_fulltext.py): PostgreSQL's tsvector column with a GIN index, SQLite's FTS5
-table; deleted messages are not in it.
+file names, then the body), then by recency, within windows of the newest matches. The exact rule:
+
+1. Each matching thread has a *newest match*: the id of its newest (last stored) live message
+   that matches, and a *score*: the relevance of its best matching message.
+2. The matching threads are taken newest match first and cut into windows of ``WINDOW`` (100)
+   threads: the 100 with the newest matches, then the next 100, and so on.
+3. The results list window after window; within a window by score (highest first), then the
+   thread's last message (newest first), then the thread's id (highest first).
+
+So when at most 100 threads match, this is plain relevance then recency; for a word in a third of
+the mails, the 100 threads with its newest matches are ranked, then the 100 before them, and so
+on, and page 1 is read from the newest matches (``newest_matches``, ``thread_scores``) instead of
+ranking all of them. Every page follows this one order, whether it is answered from the newest
+matches (backend/domain/inbox.py, the default) or from all matches at once (``matching_threads``:
+an exact total, a deep page, few matches).
+
+The index behind it is kept by the database itself (migrations/versions/0011_fulltext.py):
+PostgreSQL's tsvector column with a GIN index, SQLite's FTS5 table; deleted messages are not in it.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import BigInteger, Float, Select, and_, bindparam, cast, func, literal_column, select, text
+from sqlalchemy import BigInteger, Float, Select, and_, bindparam, cast, func, literal_column, select, table, text
+from sqlalchemy.types import Text
+from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 
 from ..models import MailMessage, MailThread, ThreadLink
@@ -65,6 +82,12 @@ class Query:
     @property
     def matches_messages(self) -> bool:
         return bool(self.terms)
+
+    @property
+    def narrow(self) -> bool:
+        """One person's mail (an exact address): few matches, ranked all at once more cheaply
+        than read newest first (the order is the same either way)."""
+        return any(t.kind == "address" and not t.negated for t in self.terms)
 
 
 def _fail(message: str):
@@ -254,31 +277,95 @@ def pg_tsquery(query: Query):
 
 
 SEARCH_VECTOR = literal_column("mail_messages.search_vector", TSVECTOR)
+WINDOW = 100  # threads ranked together (the order rule above)
 
 
-def matching_threads(company_id: int, query: Query, dialect: str) -> Select | None:
-    """The company's threads with a live message matching ``query``'s message terms, each with
-    ``score`` (the relevance of its best message; higher is better); None when the query has only
-    thread conditions (deal:)."""
+def _fts_weights() -> str:
+    return ", ".join(str(w) for w in FTS_WEIGHTS.values())
+
+
+def matching_threads(company_id: int, query: Query, dialect: str) -> Select | TextClause | None:
+    """All the company's threads with a live message matching ``query``'s message terms, each with
+    ``score`` (the relevance of its best message; higher is better) and ``newest`` (the id of its
+    newest matching message); None when the query has only thread conditions (deal:)."""
     if not query.matches_messages:
         return None
     if dialect == "postgresql":
         tsquery = pg_tsquery(query)
         return (select(MailMessage.thread_id.label("thread_id"),
-                       func.max(func.ts_rank(SEARCH_VECTOR, tsquery)).label("score"))
+                       func.max(func.ts_rank(SEARCH_VECTOR, tsquery)).label("score"),
+                       func.max(MailMessage.id).label("newest"))
                 .where(MailMessage.company_id == company_id, MailMessage.deleted_at.is_(None),
                        SEARCH_VECTOR.op("@@")(tsquery))
                 .group_by(MailMessage.thread_id))
-    weights = ", ".join(str(w) for w in FTS_WEIGHTS.values())
     # bm25() may not be called where rows are grouped: the matches are ranked first (MATERIALIZED).
     return (text("WITH search_fts AS MATERIALIZED ("
-                 f"SELECT rowid AS id, -bm25(mail_search, {weights}) AS score FROM mail_search "
+                 f"SELECT rowid AS id, -bm25(mail_search, {_fts_weights()}) AS score FROM mail_search "
                  "WHERE mail_search MATCH :search_fts) "
-                 "SELECT m.thread_id AS thread_id, max(f.score) AS score "
+                 "SELECT m.thread_id AS thread_id, max(f.score) AS score, max(m.id) AS newest "
                  "FROM search_fts f JOIN mail_messages m ON m.id = f.id "
                  "WHERE m.company_id = :search_company AND m.deleted_at IS NULL GROUP BY m.thread_id")
             .bindparams(search_fts=fts_query(query), search_company=company_id)
-            .columns(thread_id=BigInteger, score=Float))
+            .columns(thread_id=BigInteger, score=Float, newest=BigInteger))
+
+
+def pg_tsquery_text(query: Query) -> Select:
+    """PostgreSQL: ``query``'s tsquery as text, to be given back as a constant (``newest_matches``):
+    the planner judges a constant's lexemes by the column's statistics, where a function of the
+    search words gets a fixed guess (a rare word was walked like a common one: seconds)."""
+    return select(cast(pg_tsquery(query), Text))
+
+
+def newest_matches(company_id: int, query: Query, dialect: str, below: int, since: int, limit: int,
+                   tsquery: str | None = None):
+    """The newest ``limit`` messages matching ``query`` with an id in [since, below), newest first,
+    as (id, thread_id); fewer than ``limit`` rows: that range has no more matches. A caller reads
+    the newest ids first, in ranges it widens: on PostgreSQL the planner then answers a common
+    word by walking the company's live messages backwards (ix_mail_messages_company_live) and a
+    rarer one by intersecting the GIN index with the range, reading only the matches' rows (given
+    ``tsquery``, the text of ``pg_tsquery_text``, so that it can judge which); FTS5
+    reads its index by rowid (a message is its thread's company's; the index has no deleted ones)."""
+    if dialect == "postgresql":
+        matches = cast(_literal(tsquery), TSQUERY) if tsquery is not None else pg_tsquery(query)
+        return (select(MailMessage.id.label("id"), MailMessage.thread_id.label("thread_id"))
+                .where(MailMessage.company_id == company_id, MailMessage.deleted_at.is_(None),
+                       MailMessage.id < below, MailMessage.id >= since, SEARCH_VECTOR.op("@@")(matches))
+                .order_by(MailMessage.id.desc()).limit(limit))
+    # thread_id is read, not company_id or deleted_at, which follow the body in the row.
+    statement = text("SELECT f.id AS id, m.thread_id AS thread_id FROM ("
+                     "SELECT rowid AS id FROM mail_search WHERE mail_search MATCH :search_fts "
+                     "AND rowid < :search_below AND rowid >= :search_since ORDER BY rowid DESC LIMIT :search_limit) f "
+                     "LEFT JOIN mail_messages m ON m.id = f.id ORDER BY f.id DESC")
+    return (statement.bindparams(search_fts=fts_query(query), search_below=below, search_since=since,
+                                 search_limit=limit)
+            .columns(id=BigInteger, thread_id=BigInteger))
+
+
+def thread_scores(company_id: int, query: Query, dialect: str, in_threads) -> Select | TextClause:
+    """(thread_id, score) of the threads ``in_threads`` (a condition on a thread id column, e.g.
+    ``sql.in_ids``) that match: the same score as ``matching_threads`` gives them."""
+    if dialect == "postgresql":
+        tsquery = pg_tsquery(query)
+        return (select(MailMessage.thread_id.label("thread_id"),
+                       func.max(func.ts_rank(SEARCH_VECTOR, tsquery)).label("score"))
+                .where(in_threads(MailMessage.thread_id), MailMessage.company_id == company_id,
+                       MailMessage.deleted_at.is_(None), SEARCH_VECTOR.op("@@")(tsquery))
+                .group_by(MailMessage.thread_id))
+    # The threads' live messages (ix_mail_messages_thread_live), then the matches from the oldest of
+    # them on, in one pass of the index: bm25() is worked out only for those messages ("+rowid":
+    # a filter, not a lookup per id, which would start the query, and bm25's statistics, anew).
+    messages = (select(MailMessage.id).where(in_threads(MailMessage.thread_id), MailMessage.deleted_at.is_(None))
+                .cte("search_candidates").prefix_with("MATERIALIZED"))
+    ranked = (select(literal_column("rowid").label("id"),
+                     literal_column(f"-bm25(mail_search, {_fts_weights()})").label("score"))
+              .select_from(table("mail_search"))
+              .where(text("mail_search MATCH :search_fts").bindparams(search_fts=fts_query(query)),
+                     literal_column("rowid") >= select(func.min(messages.c.id)).scalar_subquery(),
+                     literal_column("+rowid").in_(select(messages.c.id)))
+              .cte("search_scores").prefix_with("MATERIALIZED"))
+    return (select(MailMessage.thread_id.label("thread_id"), func.max(ranked.c.score).label("score"))
+            .join(ranked, ranked.c.id == MailMessage.id)  # (the threads are the company's)
+            .group_by(MailMessage.thread_id))
 
 
 def deal_threads(company_id: int, query: Query):

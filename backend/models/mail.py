@@ -131,6 +131,10 @@ class MailMessage(CompanyScoped, Base):
         Index("ix_mail_messages_thread_live", "thread_id", "sent_at", "id", "company_id",
               postgresql_where=text("deleted_at IS NULL"), sqlite_where=text("deleted_at IS NULL")),
         Index("ix_mail_messages_header_id", "company_id", "message_id_header"),
+        # A company's live messages newest first: a search for a common word reads its matches in
+        # this order and stops at its page's threads (backend/domain/search.newest_matches; 0021).
+        Index("ix_mail_messages_company_live", "company_id", "id",
+              postgresql_where=text("deleted_at IS NULL"), sqlite_where=text("deleted_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
