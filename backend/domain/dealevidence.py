@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from ..models import Company
-from . import dealpicks
 from .dealhistory import earlier
 from .dealrank import POLICIES, DealPolicy, candidate_ids
 from .actor import Actor

@@ -27,6 +27,7 @@ from .dealfit import Pick, features, fit
 from .dealhistory import Earlier
 from .dealrank import DealFacts, DealHistory, DealPolicy, rank
 from .dealwords import aside_words
+from .linkrules import Contact, Item
 from .sql import in_ids
 
 MIN_PICKS = 30  # fewer usable picks: the fixed points
@@ -50,25 +51,11 @@ def forget_noted(session: Session) -> None:
     session.info.pop(_NOTED, None)
 
 
-@dataclass(frozen=True)
-class _Contact:
-    person_id: int
-    name: str
-
-
-@dataclass(frozen=True)
-class _Deal:
-    item_type: str
-    id: int
-    title: str
-    person_id: int | None
-
-
 @dataclass
 class _Past:
     """The conversation of an earlier pick, as the ranking reads it (duck-typed ``Conversation``)."""
 
-    contacts: list[_Contact]
+    contacts: list[Contact]
     subject: str
     text: str
     user_id: int | None
@@ -141,7 +128,7 @@ def read(session: Session, company_id: int, upto: int) -> tuple[list[Pick], list
             .where(in_ids(session, MailMessage.thread_id, chosen), MailMessage.deleted_at.is_(None))
             .order_by(MailMessage.sent_at, MailMessage.id)):
         firsts.setdefault(row.thread_id, row)
-    contacts: dict[int, list[_Contact]] = {}
+    contacts: dict[int, list[Contact]] = {}
     for message_id, person_id, name in session.execute(
             select(Participant.message_id, Participant.person_id, Person.name)
             .join(Person, Person.id == Participant.person_id)
@@ -149,7 +136,7 @@ def read(session: Session, company_id: int, upto: int) -> tuple[list[Pick], list
                    Participant.user_id.is_(None)).order_by(Participant.id)):
         found = contacts.setdefault(message_id, [])
         if all(c.person_id != person_id for c in found):
-            found.append(_Contact(person_id, name or ""))
+            found.append(Contact(person_id, name or ""))
     owners = dict(session.execute(select(MailThread.id, MailThread.owner_id)
                                   .where(in_ids(session, MailThread.id, chosen))).all())
     people = sorted({c.person_id for cs in contacts.values() for c in cs})
@@ -185,7 +172,7 @@ def read(session: Session, company_id: int, upto: int) -> tuple[list[Pick], list
 
 def _replay(every: Earlier, thread_id, seen, first, people, owners, deals):
     asked = {seen["picked"], *seen["not"]}
-    candidates = list({d.id: _Deal("deal", d.id, d.title or "", d.person_id) for c in people
+    candidates = list({d.id: Item("deal", d.id, d.title or "", d.person_id) for c in people
                        for d in deals.get(c.person_id, []) if d.status == "open" or d.id in asked}.values())
     if len(candidates) < 2:
         return None
