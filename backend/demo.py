@@ -10,7 +10,9 @@ from sqlalchemy import select
 
 from . import addresses
 from .accounts import create_company, create_user
-from .models import Company, Deal, Lead, Person, PersonEmail, Project, User
+from .domain import editing
+from .domain.actor import Actor
+from .models import Company, User
 from .security import TOKEN_PREFIX, check_password, hash_password, hash_token
 
 DEMO_DOMAIN = "demo.example"
@@ -52,14 +54,6 @@ class DemoInfo:
         return "\n".join(lines) + "\n"
 
 
-def _person(session, company_id, owner_id, name, email) -> Person:
-    person = Person(company_id=company_id, name=name, owner_id=owner_id)
-    person.emails.append(PersonEmail(company_id=company_id, email=email, primary=True))
-    session.add(person)
-    session.flush()
-    return person
-
-
 def _derived(secret_key: str, purpose: str) -> str:
     digest = hmac.new(secret_key.encode("utf-8"), f"smartbcc demo {purpose}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
@@ -88,7 +82,7 @@ def seed_demo(services) -> DemoInfo:
         if admin is None:
             admin = create_user(session, company.id, DEMO_ADMIN, "Demo Admin", admin=True).user
             create_user(session, company.id, DEMO_REP, "Riley Rep")
-            _seed_crm(session, company.id, admin.id)
+            _seed_crm(session, admin)
         # Both demo users share the printed password, so a newcomer can try
         # sharing a thread between two sessions.
         # ...unless a user chose their own password (Settings > Your account, or a reset link): a
@@ -106,19 +100,22 @@ def seed_demo(services) -> DemoInfo:
                         tuple(changed))
 
 
-def _seed_crm(session, company_id: int, owner_id: int) -> None:
-    def item(model, **fields):
-        obj = model(company_id=company_id, owner_id=owner_id, **fields)
-        if hasattr(model, "bcc_token"):
-            obj.bcc_token = addresses.new_item_token()
-        session.add(obj)
-        return obj
+def _seed_crm(session, admin: User) -> None:
+    """The demo's people, deals, lead and project, made through the domain's editing rules (as the
+    API and the pages make them: Smart Bcc addresses, owners, the history catch-up)."""
+    actor = Actor.of(admin)
 
-    bob = _person(session, company_id, owner_id, "Bob Buyer", "bob@customer.example")
-    carla = _person(session, company_id, owner_id, "Carla Client", "carla@client.example")
-    item(Deal, title="Bob's first order", person_id=bob.id, status="open")
-    item(Deal, title="Carla: annual licence", person_id=carla.id, status="open")
-    item(Deal, title="Carla: consulting", person_id=carla.id, status="open")
-    item(Deal, title="Carla: last year's order", person_id=carla.id, status="won")
-    item(Lead, title="Inbound lead from the website", person_id=bob.id)
-    item(Project, title="Onboarding Bob", person_id=bob.id)
+    def person(name, email):
+        return editing.save_person(session, actor, {"name": name, "emails": [{"email": email}]})
+
+    def item(item_type, **fields):
+        return editing.save_item(session, actor, item_type, fields)
+
+    bob = person("Bob Buyer", "bob@customer.example")
+    carla = person("Carla Client", "carla@client.example")
+    item("deal", title="Bob's first order", person_id=bob.id, status="open")
+    item("deal", title="Carla: annual licence", person_id=carla.id, status="open")
+    item("deal", title="Carla: consulting", person_id=carla.id, status="open")
+    item("deal", title="Carla: last year's order", person_id=carla.id, status="won")
+    item("lead", title="Inbound lead from the website", person_id=bob.id)
+    item("project", title="Onboarding Bob", person_id=bob.id)

@@ -29,7 +29,7 @@ class Services:
         db = Database(settings.database_url)
         services = cls(settings=settings, db=db, blobs=BlobStore(settings.blob_dir), jobs=None)  # type: ignore[arg-type]
         services.jobs = JobRunner(services)
-        queue_history_catch_ups(services)
+        queue_jobs_after_commit(services)
         from .ratelimit import RateLimiter
 
         services.limiter = RateLimiter(settings.rate_limit_redis_url)
@@ -40,12 +40,18 @@ class Services:
         self.db.dispose()
 
 
-def queue_history_catch_ups(services: Services) -> None:
-    """Wires the history catch-up (backend/domain/history.py) into every session of this process's
-    database, whoever opens it (API, pages, CLI, demo seed, jobs): after a commit, each deal, lead or
-    project noted as created or changed (``history.item_changed``) takes in its person's earlier
-    conversations, by the ``history.catch_up`` job. Only after the commit: a rolled-back creation
-    queues nothing. The listeners live on this database's sessionmaker, not on every Session."""
+def queue_jobs_after_commit(services: Services) -> None:
+    """Wires the jobs the domain notes during a transaction into every session of this process's
+    database, whoever opens it (API, pages, CLI, demo seed, jobs), queued only after the commit (a
+    rolled-back change queues nothing):
+
+    * the history catch-up (backend/domain/history.py): each deal, lead or project noted as created
+      or changed (``history.item_changed``) takes in its person's earlier conversations, by the
+      ``history.catch_up`` job;
+    * the deal-choice refit (backend/domain/dealpicks.py): a rep's deal pick may make the company's
+      ranking points due for a fit, by the ``deal_choice.refit`` job.
+
+    The listeners live on this database's sessionmaker, not on every Session."""
     from sqlalchemy import event
 
     from .domain import dealpicks, history
