@@ -54,10 +54,11 @@ def addressed_items(session: Session, company_id: int, keys: Iterable[tuple[str,
 def conversation(session: Session, company_id: int, *, user_name: str, link_emails_to_items: bool,
                  contacts: list[Contact], addressed: list[Item], automatic: str | None = None,
                  thread: MailThread | None = None, user_id: int | None = None, viewer_id: int | None = None,
-                 subject: str = "", text: str | None = "") -> Conversation:
+                 subject: str = "", text: str | None = "", items=None) -> Conversation:
     """The conversation the rules judge, with the thread's links so far (none for a draft).
     ``user_id`` is the rep who sent it, ``subject`` and ``text`` what the deal ranking reads
-    (backend/domain/dealrank.py)."""
+    (backend/domain/dealrank.py); ``items``, the contacts' items when the caller holds them
+    (``linkrules.with_items``)."""
     existing: dict[tuple[str, int], bool] = {}
     if thread is not None and thread.id is not None:
         existing = {(lk.item_type, lk.item_id): bool(lk.removed) for lk in thread.links}
@@ -67,7 +68,7 @@ def conversation(session: Session, company_id: int, *, user_name: str, link_emai
                         user_id=user_id, viewer_id=viewer_id, thread_id=thread.id if thread is not None else None,
                         subject=subject or "", text=text or "")
     with session.no_autoflush:
-        return with_items(session, company_id, conv)
+        return with_items(session, company_id, conv, items)
 
 
 def judge(session: Session, company_id: int, **kwargs) -> tuple[Conversation, Verdict]:

@@ -350,8 +350,10 @@ def contact_items(session: Session, company_id: int, person_ids: list[int]):
     return found["lead"], found["project"], found["deal"]
 
 
-def with_items(session: Session, company_id: int, conv: Conversation) -> Conversation:
-    """``conv`` with its contacts' leads, projects and open deals loaded (the rules are pure)."""
-    conv.leads, conv.projects, conv.open_deals = contact_items(
+def with_items(session: Session, company_id: int, conv: Conversation, items=None) -> Conversation:
+    """``conv`` with its contacts' leads, projects and open deals loaded (the rules are pure);
+    ``items`` is what ``contact_items`` would answer, when the caller already holds it (the
+    pipeline's batch lookups, backend/pipeline/batch.py)."""
+    conv.leads, conv.projects, conv.open_deals = items if items is not None else contact_items(
         session, company_id, [c.person_id for c in conv.contacts])
     return dealevidence.load_evidence(session, company_id, conv)

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..domain import autolink, linkrules
 from ..domain.identity import company_user_ids
 from ..intake.checks import accepted_user
 from ..models import MailMessage, PersonEmail, User
@@ -32,6 +33,8 @@ class BatchLookups:
         self._users: dict[tuple[int, str], int | None] = {}     # address -> company user id
         self._persons: dict[tuple[int, str], int | None] = {}   # address -> contact person id
         self._messages: dict[tuple[int, str], int | None] = {}  # dedupe key -> stored message id
+        self._names: dict[tuple[int, int], str | None] = {}      # contact person id -> name (None: gone)
+        self._items: dict[tuple[int, int], tuple] = {}           # person id -> (leads, projects, open deals)
 
     # --- the accepted sender (stage authorize) --------------------------------------------------
 
@@ -68,8 +71,11 @@ class BatchLookups:
         persons = {e: self._persons[(company_id, e)] for e in emails if self._persons.get((company_id, e))}
         return users, persons
 
-    def person_created(self, company_id: int, email: str, person_id: int) -> None:
+    def person_created(self, company_id: int, email: str, person_id: int, name: str) -> None:
+        """A contact the batch created: known by address, by name, and with no items yet."""
         self._persons[(company_id, email)] = person_id
+        self._names[(company_id, person_id)] = name
+        self._items[(company_id, person_id)] = ([], [], [])
 
     # --- stored copies by dedupe key (stages dedupe, persist) -----------------------------------
 
@@ -94,3 +100,34 @@ class BatchLookups:
 
     def message_stored(self, company_id: int, key: str, message_id: int) -> None:
         self._messages[(company_id, key)] = message_id
+
+    # --- the contacts' names and items (stage links) -------------------------------------------
+
+    def _batch_persons(self, company_id: int, asked: list[int], known: dict) -> list[int]:
+        """``asked`` not looked up yet, with every other contact of the batch not looked up yet
+        (the participants prefetched above): the first question asks for the whole batch."""
+        if all((company_id, pid) in known for pid in asked):
+            return []
+        others = {pid for (cid, _e), pid in self._persons.items() if cid == company_id and pid}
+        return sorted({pid for pid in (*asked, *others) if (company_id, pid) not in known})
+
+    def contacts(self, session: Session, company_id: int, person_ids: Iterable[int]) -> list[linkrules.Contact]:
+        """``autolink.contacts_of``, each person asked at most once per batch."""
+        ordered = list(dict.fromkeys(p for p in person_ids if p))
+        wanted = self._batch_persons(company_id, ordered, self._names)
+        if wanted:
+            found = {c.person_id: c.name for c in autolink.contacts_of(session, company_id, wanted)}
+            for pid in wanted:
+                self._names[(company_id, pid)] = found.get(pid)
+        return [linkrules.Contact(pid, self._names[(company_id, pid)]) for pid in ordered
+                if self._names[(company_id, pid)] is not None]
+
+    def contact_items(self, session: Session, company_id: int, person_ids: list[int]):
+        """``linkrules.contact_items``, each person asked at most once per batch (the pipeline
+        creates persons but no items, so what was read stays what a one-record run would read)."""
+        wanted = self._batch_persons(company_id, person_ids, self._items)
+        if wanted:
+            leads, projects, deals = linkrules.contact_items(session, company_id, wanted)
+            for pid in wanted:
+                self._items[(company_id, pid)] = (leads[pid], projects[pid], deals[pid])
+        return tuple({pid: list(self._items[(company_id, pid)][k]) for pid in person_ids} for k in range(3))

@@ -47,7 +47,7 @@ class Contacts:
                 {"company_id": ctx.company_id, "person_id": person.id, "email": email, "primary": True}
                 for email, person in new.items()])
             for email, person in new.items():
-                ctx.lookups.person_created(ctx.company_id, email, person.id)
+                ctx.lookups.person_created(ctx.company_id, email, person.id, person.name or "")
             for p in ctx.participants:
                 if p.address.key in new:
                     p.person_id = new[p.address.key].id

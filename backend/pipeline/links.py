@@ -9,18 +9,21 @@ class Links:
     name = "links"
 
     def run(self, ctx: Context) -> None:
+        # Nothing is flushed here: a new thread goes out in persist's flush, in one INSERT with its
+        # links, visibility and summary (the rule-book needs no id of it: a new thread has no links).
         thread = ctx.thread
-        ctx.session.flush()
-        addressed = [(r["kind"], r["item_id"]) for r in ctx.routes if r.get("kind") in ("deal", "lead")]
-        conv, verdict = autolink.judge(
-            ctx.session, ctx.company_id, user_name=ctx.user.name,
-            link_emails_to_items=ctx.user.link_emails_to_items,
-            contacts=autolink.contacts_of(ctx.session, ctx.company_id,
-                                          (p.person_id for p in ctx.participants if p.external)),
-            addressed=autolink.addressed_items(ctx.session, ctx.company_id, addressed),
-            automatic=ctx.parsed.auto_kind, thread=thread, user_id=ctx.user.id,
-            subject=ctx.view.subject if ctx.view else ctx.parsed.subject,
-            text=ctx.view.text if ctx.view else ctx.parsed.text)
+        with ctx.session.no_autoflush:  # the rule-book only reads items and contacts
+            addressed = [(r["kind"], r["item_id"]) for r in ctx.routes if r.get("kind") in ("deal", "lead")]
+            contacts = ctx.lookups.contacts(ctx.session, ctx.company_id,
+                                            (p.person_id for p in ctx.participants if p.external))
+            conv, verdict = autolink.judge(
+                ctx.session, ctx.company_id, user_name=ctx.user.name,
+                link_emails_to_items=ctx.user.link_emails_to_items, contacts=contacts,
+                items=ctx.lookups.contact_items(ctx.session, ctx.company_id, [c.person_id for c in contacts]),
+                addressed=autolink.addressed_items(ctx.session, ctx.company_id, addressed),
+                automatic=ctx.parsed.auto_kind, thread=thread, user_id=ctx.user.id,
+                subject=ctx.view.subject if ctx.view else ctx.parsed.subject,
+                text=ctx.view.text if ctx.view else ctx.parsed.text)
         if not ctx.new_thread and autolink.inherited(conv):
             ctx.decide(self.name, "inherited", autolink.inherited(conv))
         autolink.apply(ctx.session, ctx.company_id, thread, verdict)

@@ -43,6 +43,8 @@ class Persist:
                 company_id=ctx.company_id, filename=(part.filename or None) and part.filename[:255],
                 content_type=part.content_type[:255], size=part.size, sha256=digest,
                 content_id=(part.content_id or None) and part.content_id[:255], inline=part.inline))
+        if ctx.new_thread:
+            ctx.session.add(thread)  # the thread stage left it out of the session until now
         ctx.session.add(message)
         threads.add_message(thread, message)
         ctx.session.flush()

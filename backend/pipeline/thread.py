@@ -53,7 +53,8 @@ class Thread:
         ctx.thread = MailThread(company_id=ctx.company_id, owner_id=ctx.user.id,
                                 subject=(view.subject or "")[:998], normalized_subject=normalized,
                                 auto=auto, links=[])  # a new thread has no links: nothing to load
-        ctx.session.add(ctx.thread)
+        # Added to the session by persist, with its first message: one INSERT with its links,
+        # visibility and summary, whatever the stages between flush meanwhile (new contacts).
         ctx.new_thread = True
         reason = "A new conversation."
         if auto:

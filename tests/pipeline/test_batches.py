@@ -180,3 +180,43 @@ def test_batches_are_cut_to_the_batch_size(services, accept, monkeypatch, sql_st
     assert set(runner.process_batch(services, ids).values()) == {"processed"}
     loads = [s for s in sql_statements if s.startswith("SELECT inbound_records.id")]
     assert len(loads) == 3  # 2 + 2 + 1
+
+
+def test_a_batch_reads_its_contacts_names_and_items_once(services, acme, accept, sql_statements):
+    """The contacts' names and their leads/projects/open deals: one read for the batch, not per mail;
+    a contact the batch creates needs no read at all."""
+    from backend.addresses import new_item_token
+    from backend.models import Deal
+
+    with services.db.session() as session:
+        bob = Person(company_id=acme.company_id, name="Bob Buyer", owner_id=acme.user_id)
+        bob.emails.append(PersonEmail(company_id=acme.company_id, email="bob@cust.example", primary=True))
+        session.add(bob)
+        session.flush()
+        session.add(Deal(company_id=acme.company_id, title="Bob's order", person_id=bob.id, status="open",
+                         owner_id=acme.user_id, bcc_token=new_item_token()))
+    ids = [accept(_mail(n)) for n in range(4)]
+    sql_statements.clear()
+    assert set(runner.process_batch(services, ids).values()) == {"processed"}
+    names = [s for s in sql_statements if s.startswith("SELECT persons.id, persons.name")]
+    items = [s for s in sql_statements if "AS kind" in s and "FROM leads" in s]
+    assert (len(names), len(items)) == (1, 1), sql_statements
+    # What was read once still links every mail of the batch: Bob's only open deal.
+    records = _records(services, ids)
+    for record_id in ids:
+        link = next(d for d in records[record_id].decisions if d["stage"] == "links" and d.get("item_type"))
+        assert link["item_type"] == "deal"
+
+
+def test_a_new_conversation_is_written_in_one_insert(services, accept, sql_statements):
+    """A new thread goes out once, with its links, visibility and summary: no UPDATE after its INSERT."""
+    ids = [accept(_mail(n, subject=f"Fresh {n}")) for n in range(3)]
+    sql_statements.clear()
+    assert set(runner.process_batch(services, ids).values()) == {"processed"}
+    assert len([s for s in sql_statements if s.startswith("INSERT INTO mail_threads")]) == 3
+    assert [s for s in sql_statements if s.startswith("UPDATE mail_threads")] == []
+    with services.db.session() as session:
+        from backend.models import MailThread
+        threads = session.scalars(select(MailThread).order_by(MailThread.id)).all()
+        assert [(t.message_count, bool(t.snippet), t.first_message_at is not None) for t in threads] == [
+            (1, True, True)] * 3
