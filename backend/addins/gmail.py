@@ -269,8 +269,13 @@ def _resolve(event: dict, choice: Choice, privacy: str | None = None) -> tuple[d
 @bp.post("/on-compose")
 @google_request
 def on_compose():
-    result, _draft_ = _resolve(g.addon_event, Choice())
-    return cards.compose(result, _action_url(), _settings().base_url)
+    result, draft = _resolve(g.addon_event, Choice())
+    return cards.compose(result, _action_url(), _settings().base_url, _has(draft["bcc"], result["address"]))
+
+
+def _has(bcc: list, address: str) -> bool:
+    """Whether the draft's Bcc holds ``address`` (entries may be "Name <address>")."""
+    return address.lower() in {email.utils.parseaddr(raw)[1].strip().lower() for raw in bcc if isinstance(raw, str)}
 
 
 def _choice_from(event: dict) -> Choice:
@@ -306,4 +311,10 @@ def bcc_action():
     the Bcc stays)."""
     privacy = parse_privacy(_parameters(g.addon_event).get("privacy"))
     result, draft = _resolve(g.addon_event, _choice_from(g.addon_event), privacy)
-    return cards.update_bcc(merged_bcc(draft["bcc"], result["address"], result["replace"], _settings().mail_domain))
+    bcc = merged_bcc(draft["bcc"], result["address"], result["replace"], _settings().mail_domain)
+    # One response: the Bcc rewritten, and the compose card redrawn for the Bcc as rewritten (the
+    # deal or lead and the privacy just chosen, the address now in Bcc) with a toast saying so.
+    # ``result`` is the state written: the address that goes in, its item and its privacy. Why
+    # Google accepts both in one response: the sources in gmail_cards.update_bcc.
+    card = cards.compose_card(result, _action_url(), _settings().base_url, in_bcc=True)
+    return cards.update_bcc(bcc, card, cards.bcc_sentence(result))

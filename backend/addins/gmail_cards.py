@@ -11,10 +11,48 @@ def push_card(card: dict) -> dict:
     return {"action": {"navigations": [{"pushCard": card}]}}
 
 
-def update_bcc(emails: list[str]) -> dict:
-    """The response to the "Bcc to CRM" button: replace the draft's Bcc with ``emails``."""
-    return {"renderActions": {"hostAppAction": {"gmailAction": {"updateDraftActionMarkup": {
-        "updateBccRecipients": {"bccRecipients": [{"email": e} for e in emails]}}}}}}
+def update_bcc(emails: list[str], card: dict | None = None, text: str | None = None) -> dict:
+    """The response to a compose-card button: replace the draft's Bcc with ``emails`` and, in the
+    same response, redraw the compose card (``card``, computed for the Bcc as rewritten) with a
+    toast (``text``) saying what is in Bcc now.
+
+    Why one response may carry both (Google's documentation of the HTTP runtime):
+    - RenderActions has ``action`` (navigations, notification) and ``hostAppAction`` as two separate
+      fields, not a union; its SubmitFormResponse example pairs ``action.notification`` with a
+      ``hostAppAction.gmailAction`` ("tells the card to perform an action and/or tells the add-on
+      host app to perform an app-specific action"); Navigation ``updateCard`` "updates the top card
+      with a new card": https://developers.google.com/workspace/add-ons/reference/rpc/google.apps.card.v1
+    - the JSON "Render action" schema of HTTP add-ons (the composeTrigger's response is
+      ``renderActions``), likewise with both properties:
+      https://developers.google.com/workspace/add-ons/guides/alternate-runtimes
+    - only inside ``hostAppAction`` is there one action: HostAppActionMarkup (``gmailAction``) and
+      GmailClientActionMarkup (``updateDraftActionMarkup``) are unions; ``updateBccRecipients``
+      "replaces the existing Bcc recipients":
+      https://developers.google.com/workspace/add-ons/reference/rpc/apps.extensions.markup
+    Apps Script is narrower (a draft-updating callback returns an UpdateDraftActionResponse, whose
+    builder has no navigation or notification):
+    https://developers.google.com/workspace/add-ons/gmail/extending-compose-ui,
+    https://developers.google.com/apps-script/reference/card-service/update-draft-action-response-builder.
+    The draft update stays whole: were Gmail to ignore ``action`` here, the Bcc would still be
+    rewritten."""
+    render: dict = {"hostAppAction": {"gmailAction": {"updateDraftActionMarkup": {
+        "updateBccRecipients": {"bccRecipients": [{"email": e} for e in emails]}}}}}
+    action: dict = {}
+    if card is not None:
+        action["navigations"] = [{"updateCard": card}]
+    if text:
+        action["notification"] = {"text": text}
+    if action:
+        render["action"] = action
+    return {"renderActions": render}
+
+
+def bcc_sentence(result: dict) -> str:
+    """The toast after a rewrite: the address now in Bcc, what it links and who will see the mail."""
+    item = result.get("item")
+    what = f"{item['item_type']} '{item['title']}'" if item else "no deal or lead"
+    privacy = (result.get("privacy") or {}).get("effective")
+    return f"In Bcc now: {result['address']} ({what}{f', {privacy}' if privacy else ''})."
 
 
 def update_card(card: dict, text: str | None = None) -> dict:
@@ -182,8 +220,14 @@ def suggestion_section(result: dict, action_url: str) -> dict:
                    buttons(action_button(f"Use: {top['title']}"[:100], action_url, primary=True, item=f"deal:{top['id']}")))
 
 
-def compose(result: dict, action_url: str, base_url: str) -> dict:
-    """The compose card: what "Bcc to CRM" inserts, and the recipients' deals and leads to pick from."""
+def compose(result: dict, action_url: str, base_url: str, in_bcc: bool = False) -> dict:
+    """The compose trigger's answer: the compose card, shown."""
+    return push_card(compose_card(result, action_url, base_url, in_bcc))
+
+
+def compose_card(result: dict, action_url: str, base_url: str, in_bcc: bool = False) -> dict:
+    """The compose card: what "Bcc to CRM" inserts (``in_bcc``: the draft's Bcc has it already,
+    as after a button rewrote it), and the recipients' deals and leads to pick from."""
     item = result.get("item")
     chosen = f"{item['item_type'].title()}: {item['title']}" if item else "Company address"
     picks = []
@@ -192,14 +236,15 @@ def compose(result: dict, action_url: str, base_url: str) -> dict:
         if entry.get("person_name"):
             label += f" ({entry['person_name']})"
         picks.append(action_button(label[:100], action_url, item=f"{entry['item_type']}:{entry['id']}"))
-    return push_card(card(
+    return card(
         "Log this mail",
-        section("Bcc address",
+        section("In Bcc now" if in_bcc else "Bcc address",
                 labelled(chosen, result["address"], result["reason"]),
                 buttons(action_button("Bcc to CRM", action_url, primary=True, item="auto"))),
-        suggestion_section(result, action_url),
+        # A deal or lead already in Bcc is the rep's pick: no suggestion to accept any more.
+        {} if in_bcc and item else suggestion_section(result, action_url),
         section("Pick a deal or lead", buttons(*picks)) if picks else
         section("Pick a deal or lead", text("The recipients have no open deals or leads.")),
         privacy_section(result, action_url),
         section(None, buttons(action_button("No deal (company address)", action_url, item="none"),
-                              link_button("Create a deal", f"{base_url}/deals")))))
+                              link_button("Create a deal", f"{base_url}/deals"))))
