@@ -1,7 +1,9 @@
 """Entry point of the Celery `worker` and `beat` processes: `celery -A backend.worker worker`.
 
 Every registered job (backend.tasks) becomes the Celery task ``smartbcc.<name>``;
-it runs eagerly on this process's own services, built at the first task. The settings
+it runs eagerly on this process's own services, built at the first task (``process_inbound``
+runs ``process_inbound_waiting``, which also claims and processes the records waiting behind its
+own: backend/pipeline/runner.py). The settings
 are read and validated when the module loads: a bad SMARTBCC_* value stops the
 worker (and beat) at start with one ``error:`` line, before it connects to the broker.
 """
@@ -15,6 +17,8 @@ from .services import Services, load_jobs
 from .tasks import TASKS
 
 SETTINGS = settings_or_exit(jobs="eager")
+# Task name -> the job a worker runs for it.
+WORKER_JOBS = {"process_inbound": "process_inbound_waiting"}
 _services: Services | None = None
 _services_lock = threading.Lock()
 
@@ -31,8 +35,10 @@ def worker_services() -> Services:
 
 
 def _entry(name: str):
+    job = WORKER_JOBS.get(name, name)
+
     def run(*args):
-        TASKS[name](worker_services(), *args)
+        TASKS[job](worker_services(), *args)
     run.__name__ = name.replace(".", "_")
     return run
 
