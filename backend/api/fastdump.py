@@ -96,3 +96,51 @@ def dumper(schema: Schema) -> Callable[[Any], dict]:
     _CACHE[id(schema)] = (schema, dump)
     return dump
 
+
+
+def row_dumper(schema: Schema, keys: tuple[str, ...]) -> Callable[[Any], dict]:
+    """A function row -> the dict ``schema.dump(row)`` would give, for rows (tuples) whose items
+    are named ``keys`` in that order, e.g. a SELECT of a model's columns. Same output as
+    ``dumper(schema)`` (fields whose attribute the row lacks are left out), built by one generated
+    function reading the row by position: a page of rows costs a fraction of a getattr per field.
+    Fields it cannot read by position (Method, Nested, defaults, ...) go through dumper's way."""
+    position = {key: n for n, key in enumerate(keys)}
+    names: dict[str, Any] = {"_MISSING": _MISSING}
+    lines = ["def dump(r):", "    out = {}"]
+    for n, (name, field) in enumerate(schema.dump_fields.items()):
+        attr, key = field.attribute or name, field.data_key or name
+        kind = type(field)
+        plain = field.dump_default is missing and "." not in attr
+        at = position.get(attr)
+        if plain and kind in (fields.Integer, fields.Int) and not field.as_string:
+            expr = "x if (x := r[{}]) is None or x.__class__ is int else int(x)"
+        elif plain and kind in (fields.String, fields.Str):
+            expr = "x if (x := r[{}]) is None or x.__class__ is str else str(x)"
+        elif plain and kind in (fields.Boolean, fields.Bool):
+            expr = "r[{}]"
+        elif plain and kind is fields.DateTime and (field.format or field.DEFAULT_FORMAT) in ("iso", "iso8601"):
+            expr = "x if (x := r[{}]) is None else x.isoformat()"
+        else:
+            names[f"get{n}"] = _value_getter(field, attr)
+            lines += [f"    v = get{n}(r)", f"    if v is not _MISSING:", f"        out[{key!r}] = v"]
+            continue
+        if at is not None:  # else: the row lacks it, and dumper leaves it out
+            lines.append(f"    out[{key!r}] = " + expr.format(at))
+    lines.append("    return out")
+    exec("\n".join(lines), names)  # noqa: S102 (the source is built above from the schema's field names)
+    return names["dump"]
+
+
+class RowDump:
+    """``schema``'s dump of rows of ``columns`` (in that order, maybe followed by more), read by
+    position (row_dumper); anything else (an object, other columns) the usual way."""
+
+    def __init__(self, schema, columns: tuple):
+        self.keys = tuple(c.key for c in columns)
+        self.fast, self.slow = row_dumper(schema, self.keys), dumper(schema)
+
+    def of(self, rows: list):
+        """The dump function for ``rows`` (all from one query)."""
+        if rows and getattr(rows[0], "_fields", ())[:len(self.keys)] == self.keys:
+            return self.fast
+        return self.slow

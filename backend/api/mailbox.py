@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 from marshmallow import Schema, fields
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 
 from .. import models as m
 from ..models import Attachment, InboundRecord, MailMessage, MailThread, Participant, ThreadLink
 from .auth import login_required
-from .common import db_session, get_or_404, in_ids, json_body, ok, paginated, pagination, paging, services
-from .fastdump import dumper
+from .common import db_session, get_or_404, json_body, ok, paginated, pagination, paging, services
+from .fastdump import RowDump
 from .mail_schemas import (AcceptSuggestionSchema, AttachmentSchema, CreateItemSchema, LinkSchema, MessageSchema,
                            INBOX_FILTER_PARAMS, ParticipantSchema, ThreadPatchSchema, ThreadSchema)
 from .openapi import FLAG, document
+from .prepared import ids_in, prepared, rows_by
 from ..domain import manual, privacy, reasons, threads
 from ..domain.errors import DomainError as ApiError
 from ..domain.items import titles as titles_of
@@ -69,7 +70,6 @@ class ThreadDetailSchema(ThreadSchema):
 
 
 thread_schema, message_schema, link_schema = ThreadSchema(), MessageSchema(), LinkSchema()
-dump_thread_row, dump_link_row = dumper(thread_schema), dumper(link_schema)
 
 document("/mailbox/mailThreads", "get", "Threads you can see, newest first", response=thread_schema, many=True,
          paged=True, query=(
@@ -104,13 +104,8 @@ document("/mailbox/mailMessages/{id}", "delete", "Delete a message from the mail
 # Page-sized lists are dumped in a constant number of queries, whatever their length: the
 # children of all rows are loaded together rather than one lazy load (or lookup) per row. They
 # are read as plain rows (only the columns the answer shows), not as ORM objects: building and
-# tracking a few hundred objects per page cost more than the queries (bench/mailbox.py).
-IN_CHUNK = 500  # ids per list; a thread's messages are not paged
-
-
-def _chunks(ids: list[int]):
-    for start in range(0, len(ids), IN_CHUNK):
-        yield ids[start:start + IN_CHUNK]
+# tracking a few hundred objects per page cost more than the queries (bench/mailbox.py); their
+# statements are built once (prepared.py) and the rows dumped by position (fastdump.row_dumper).
 
 
 def _columns(model, schema, *extra: str) -> tuple:
@@ -123,8 +118,6 @@ def _columns(model, schema, *extra: str) -> tuple:
 participant_schema, attachment_schema = ParticipantSchema(), AttachmentSchema()
 # The message itself, without the lists that come from other tables (added by dump_messages).
 message_head_schema = MessageSchema(exclude=("participants", "attachments"))
-dump_message_head, dump_participant, dump_attachment = (
-    dumper(message_head_schema), dumper(participant_schema), dumper(attachment_schema))
 THREAD_COLUMNS = _columns(MailThread, thread_schema)
 LINK_COLUMNS = _columns(ThreadLink, link_schema, "thread_id", "id", "origin", "rule", "facts", "reason", "removed",
                         "created_at", "created_by_id")
@@ -137,16 +130,10 @@ ARRIVAL_COLUMNS = (InboundRecord.id, InboundRecord.message_id, InboundRecord.sou
                    InboundRecord.received_at, InboundRecord.decisions)
 
 
-def _rows_by(parent_ids: list[int], columns: tuple, key, *where) -> dict[int, list]:
-    """Rows of ``columns`` grouped by ``key`` (one of ``parent_ids``), in id order; one query per
-    IN_CHUNK parents."""
-    found: dict[int, list] = {i: [] for i in parent_ids}
-    ident = key.table.c.id
-    for ids in _chunks(list(found)):
-        for row in db_session().execute(select(*columns).where(in_ids(key, ids), *where).order_by(ident)):
-            found[getattr(row, key.key)].append(row)
-    return found
-
+THREAD_DUMP, LINK_DUMP = RowDump(thread_schema, THREAD_COLUMNS), RowDump(link_schema, LINK_COLUMNS)
+MESSAGE_DUMP = RowDump(message_head_schema, MESSAGE_COLUMNS)
+PARTICIPANT_DUMP = RowDump(participant_schema, PARTICIPANT_COLUMNS)
+ATTACHMENT_DUMP = RowDump(attachment_schema, ATTACHMENT_COLUMNS)
 
 def dump_threads(threads_: list) -> list[dict]:
     """Threads (objects or rows) with their live links (titled, with the reason worded now) and
@@ -155,17 +142,22 @@ def dump_threads(threads_: list) -> list[dict]:
         return []
     session = db_session()
     ids = [t.id for t in threads_]
-    live = _rows_by(ids, LINK_COLUMNS, ThreadLink.thread_id, ThreadLink.removed.is_(False))
+    live = rows_by(ids, LINK_COLUMNS, ThreadLink.thread_id, "live links", ThreadLink.removed.is_(False))
     all_links = [lk for links in live.values() for lk in links]
     titles = titles_of(session, g.company_id, ((lk.item_type, lk.item_id) for lk in all_links))
     why = reasons.describe(session, g.company_id, all_links)
     last = threads.last_messages(session, ids)
     users = company_user_ids(session, g.company_id, (newest[1] for newest in last.values()))
+    dump_thread_row, dump_link_row = THREAD_DUMP.of(threads_), LINK_DUMP.fast  # links: rows of rows_by
     out = []
     for thread in threads_:
         data = dump_thread_row(thread)
-        data["links"] = [dict(dump_link_row(lk), title=titles.get((lk.item_type, lk.item_id), ""),
-                              reason=why.get(lk.id, lk.reason)) for lk in live[thread.id]]
+        links = data["links"] = []
+        for lk in live[thread.id]:
+            link = dump_link_row(lk)
+            link["title"] = titles.get((lk.item_type, lk.item_id), "")
+            link["reason"] = why.get(lk.id, lk.reason)
+            links.append(link)
         newest = last.get(thread.id)
         data["last_sender"] = {"email": newest[1], "name": newest[2], "user_id": users.get(newest[1])} \
             if newest else None
@@ -187,14 +179,17 @@ def dump_messages(messages: list, include_body: bool = False) -> list[dict]:
     if not messages:
         return []
     ids = [msg.id for msg in messages]
-    participants = _rows_by(ids, PARTICIPANT_COLUMNS, Participant.message_id)
-    attachments = _rows_by(ids, ATTACHMENT_COLUMNS, Attachment.message_id)
+    participants = rows_by(ids, PARTICIPANT_COLUMNS, Participant.message_id, "participants")
+    attachments = rows_by(ids, ATTACHMENT_COLUMNS, Attachment.message_id, "attachments")
     # "company_id + 0" keeps the company filter but stops SQLite (no statistics) from walking
     # the whole company's arrivals through its company_id index instead of message_id's.
-    arrivals = _rows_by(ids, ARRIVAL_COLUMNS, InboundRecord.message_id, (InboundRecord.company_id + 0) == g.company_id)
+    arrivals = rows_by(ids, ARRIVAL_COLUMNS, InboundRecord.message_id, "arrivals",
+                        (InboundRecord.company_id + 0) == bindparam("company_id"), company=True)
+    dump_head = MESSAGE_DUMP.of(messages)
+    dump_participant, dump_attachment = PARTICIPANT_DUMP.fast, ATTACHMENT_DUMP.fast  # rows of rows_by
     out = []
     for message in messages:
-        data = dump_message_head(message)
+        data = dump_head(message)
         data["participants"] = [dump_participant(p) for p in participants[message.id]]
         data["attachments"] = [dump_attachment(a) for a in attachments[message.id]]
         if include_body:
@@ -242,8 +237,8 @@ def list_threads():
                       needs_deal_choice=request.args.get("needs_deal_choice") in ("1", "true"),
                       with_total=request.args.get("include_total") in ("1", "true"),
                       filters=read_filters(db_session(), actor(), request.args))
-    by_id = {t.id: t for t in db_session().execute(select(*THREAD_COLUMNS).where(in_ids(MailThread.id, page.ids)))} \
-        if page.ids else {}
+    rows = prepared("threads", lambda dialect: select(*THREAD_COLUMNS).where(ids_in(MailThread.id, dialect)))
+    by_id = {t.id: t for t in db_session().execute(rows, {"ids": page.ids})} if page.ids else {}
     threads = [by_id[i] for i in page.ids if i in by_id]
     return ok(dump_threads(threads), additional={"pagination": pagination(start, limit, page.more, page.total)})
 

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select, union_all
+from sqlalchemy import String, bindparam, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import SenderAddress, User
 from .actor import Actor
+from .sql import built_once, in_param
+
+
+def _user_ids_query(dialect: str):
+    """Built once per dialect; the addresses are :emails (as sql.in_ids writes a list of ids)."""
+    def among(column):
+        return in_param(column, "emails", dialect, String)
+    accounts = select(User.email, User.id).where(User.company_id == bindparam("company_id"), among(User.email))
+    verified = select(SenderAddress.email, SenderAddress.user_id).where(
+        SenderAddress.company_id == bindparam("company_id"), among(SenderAddress.email),
+        SenderAddress.verified_at.is_not(None))
+    return union_all(accounts, verified)
 
 
 def company_user_ids(session: Session, company_id: int, emails: Iterable[str]) -> dict[str, int]:
@@ -16,11 +28,8 @@ def company_user_ids(session: Session, company_id: int, emails: Iterable[str]) -
     emails = {e.lower() for e in emails if e}
     if not emails:
         return {}
-    accounts = select(User.email, User.id).where(User.company_id == company_id, User.email.in_(emails))
-    verified = select(SenderAddress.email, SenderAddress.user_id).where(
-        SenderAddress.company_id == company_id, SenderAddress.email.in_(emails),
-        SenderAddress.verified_at.is_not(None))
-    found = dict(session.execute(union_all(accounts, verified)).all())
+    query = built_once(session, "company_user_ids", _user_ids_query)
+    found = dict(session.execute(query, {"company_id": company_id, "emails": sorted(emails)}).all())
     return {email.lower(): user_id for email, user_id in found.items()}
 
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, literal, select, union_all
+from sqlalchemy import bindparam, delete, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import Deal, Lead, Organization, Person, Project, ThreadLink, User
-from .sql import in_ids
+from .sql import built_once, in_ids, in_param
 from .errors import DomainError, not_found
 
 # Ids are 64-bit; a larger number can name nothing and would overflow the database driver.
@@ -21,6 +21,20 @@ REFERENCES = {
 }
 
 
+def _titles_query(dialect: str, kinds: tuple[str, ...]):
+    """The titles of the items of ``kinds``, their ids the parameters ids_<kind> (as sql.in_ids
+    writes them), the company :company_id: built once per dialect and kinds, not per call."""
+    parts = []
+    for item_type in kinds:
+        model = MODELS[item_type]
+        label = model.name if item_type == "person" else model.title
+        name = f"ids_{item_type}"
+        wanted = in_param(model.id, name, dialect)
+        parts.append(select(literal(item_type).label("item_type"), model.id.label("id"), label.label("title"))
+                     .where(model.company_id == bindparam("company_id"), wanted))
+    return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
 def titles(session: Session, company_id: int, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
     """(item_type, id) -> title (persons: name), in one query over the item types asked for."""
     wanted: dict[str, set[int]] = {}
@@ -29,14 +43,11 @@ def titles(session: Session, company_id: int, keys: Iterable[tuple[str, int]]) -
             wanted.setdefault(item_type, set()).add(item_id)
     if not wanted:
         return {}
-    parts = []
-    for item_type, ids in wanted.items():
-        model = MODELS[item_type]
-        label = model.name if item_type == "person" else model.title
-        parts.append(select(literal(item_type).label("item_type"), model.id.label("id"), label.label("title"))
-                     .where(model.company_id == company_id, in_ids(session, model.id, sorted(ids))))
-    query = parts[0] if len(parts) == 1 else union_all(*parts)
-    return {(row.item_type, row.id): row.title or "" for row in session.execute(query)}
+    kinds = tuple(sorted(wanted))
+    query = built_once(session, ("titles", kinds), lambda dialect: _titles_query(dialect, kinds))
+    params = {f"ids_{kind}": sorted(wanted[kind]) for kind in kinds}
+    params["company_id"] = company_id
+    return {(item_type, item_id): title or "" for item_type, item_id, title in session.execute(query, params)}
 
 
 def named(item_type: str, title: str) -> str:

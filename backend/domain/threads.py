@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Attachment, InboundRecord, MailMessage, MailThread, OperatorMail
 from .actor import Actor
-from .sql import in_ids
+from .sql import built_once, in_param
 from .visibility import linked_thread_ids, message_for, require_owner, visible_threads
 
 log = logging.getLogger(__name__)
@@ -133,23 +133,28 @@ def forget_copy(session: Session, record: InboundRecord, blobs) -> None:
             log.warning("could not remove blob %s; nothing refers to it", record.raw_sha256[:12])
 
 
+def _last_messages_query(dialect: str) -> Select:
+    newest = (select(MailMessage.id)
+              .where(MailMessage.thread_id == MailThread.id, MailMessage.deleted_at.is_(None))
+              .order_by(MailMessage.sent_at.desc(), MailMessage.id.desc()).limit(1)
+              .correlate(MailThread).scalar_subquery())
+    # As sql.in_ids, with the ids a parameter: the statement is built once per dialect.
+    wanted = in_param(MailThread.id, "ids", dialect)
+    # A derived table, not "id IN (…)": PostgreSQL ran the per-thread probe twice for the IN's
+    # hashing. Each probe reads ix_mail_messages_thread_live alone (newest live entry first).
+    picked = select(newest.label("message_id")).where(wanted).subquery("newest")
+    return (select(MailMessage.thread_id, MailMessage.id, MailMessage.sender_email, MailMessage.sender_name)
+            .join(picked, picked.c.message_id == MailMessage.id))
+
+
 def last_messages(session: Session, thread_ids: list[int]) -> dict[int, tuple[int, str, str]]:
     """Each thread's newest live message as (id, sender email, sender name), in one query (one
     index probe per thread)."""
     if not thread_ids:
         return {}
-    newest = (select(MailMessage.id)
-              .where(MailMessage.thread_id == MailThread.id, MailMessage.deleted_at.is_(None))
-              .order_by(MailMessage.sent_at.desc(), MailMessage.id.desc()).limit(1)
-              .correlate(MailThread).scalar_subquery())
-    # A derived table, not "id IN (…)": PostgreSQL ran the per-thread probe twice for the IN's
-    # hashing. Each probe reads ix_mail_messages_thread_live alone (newest live entry first).
-    picked = select(newest.label("message_id")).where(in_ids(session, MailThread.id, thread_ids)).subquery("newest")
-    rows = session.execute(
-        select(MailMessage.thread_id, MailMessage.id, MailMessage.sender_email, MailMessage.sender_name)
-        .join(picked, picked.c.message_id == MailMessage.id))
+    query = built_once(session, "last_messages", _last_messages_query)
+    rows = session.execute(query, {"ids": list(thread_ids)})
     return {thread_id: (message_id, email, name) for thread_id, message_id, email, name in rows}
-
 
 
 def linked_messages(actor: Actor, item_type: str, item_id: int) -> Select:

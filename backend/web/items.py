@@ -25,7 +25,7 @@ from ..request_scope import actor, db_session, item_bcc_address
 from .auth import signin_required
 from .blueprint import bp
 from .format import PAGE_SIZE, page_count, page_number
-from .inbox import thread_rows
+from .inbox import THREAD_LIST_COLUMNS, thread_rows
 from .lookup import person_names, user_names
 
 
@@ -81,7 +81,8 @@ class Conversations:
 def _page_of(query) -> Conversations:
     total = db_session().scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     page = page_number()
-    threads = db_session().scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    threads = db_session().execute(query.with_only_columns(*THREAD_LIST_COLUMNS)
+                                   .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     return Conversations(thread_rows(threads), total, page, page_count(total, PAGE_SIZE))
 
 
