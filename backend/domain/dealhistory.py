@@ -1,5 +1,5 @@
 """What the deal ranking (backend/domain/dealrank.py) reads of earlier conversations: the candidate
-deals' owners and organisations, and the earlier conversations with the contacts linked to them.
+deals' owners, organisations, values and currencies, and the earlier conversations with the contacts linked to them.
 Read for a mail being ranked now (backend/domain/dealevidence.py) and for a pick made earlier, as
 it was then (backend/domain/dealpicks.py)."""
 from __future__ import annotations
@@ -34,7 +34,7 @@ def earlier(session: Session, company_id: int, person_ids: list[int], deal_ids: 
                in_ids(session, person.item_id, person_ids), person.removed.is_(False),
                in_ids(session, deal.item_id, deal_ids), other, MailThread.message_count > 0, visible)).subquery()
     rows = session.execute(
-        select(Deal.id, Deal.owner_id, Organization.name, found.c.origin, found.c.person_id,
+        select(Deal.id, Deal.owner_id, Organization.name, Deal.value, Deal.currency, found.c.origin, found.c.person_id,
                found.c.thread_id, found.c.last_message_at)
         .outerjoin(Organization, Organization.id == Deal.organization_id)
         .outerjoin(found, found.c.deal_id == Deal.id)
@@ -45,8 +45,9 @@ def earlier(session: Session, company_id: int, person_ids: list[int], deal_ids: 
 def _collect(rows) -> tuple[dict[int, DealFacts], dict[int, DealHistory]]:
     facts: dict[int, DealFacts] = {}
     history: dict[int, DealHistory] = {}
-    for deal_id, owner_id, org_name, origin, person_id, thread, last_at in rows:
-        facts[deal_id] = DealFacts(owner_id, org_name or "")
+    for deal_id, owner_id, org_name, value, currency, origin, person_id, thread, last_at in rows:
+        facts[deal_id] = DealFacts(owner_id, org_name or "", float(value) if value is not None else None,
+                                   (currency or "").upper())
         if thread is None:
             continue
         hist = history.setdefault(deal_id, DealHistory())
@@ -66,14 +67,14 @@ class Earlier:
     """Every conversation with some contacts linked to some deals, read once, to answer ``earlier``
     for many conversations (dealpicks.py replays hundreds of picks): the same answers, in Python."""
 
-    facts: dict[int, tuple]  # deal id -> (owner id, organisation name)
+    facts: dict[int, tuple]  # deal id -> (owner id, organisation name, value, currency)
     links: list[tuple]  # (deal id, origin, person id, thread id, last message at, thread owner, shared)
 
     @classmethod
     def read(cls, session: Session, company_id: int, person_ids: list[int], deal_ids: list[int]) -> "Earlier":
         person, deal = aliased(ThreadLink), aliased(ThreadLink)
-        facts = {row[0]: (row[1], row[2]) for row in session.execute(
-            select(Deal.id, Deal.owner_id, Organization.name)
+        facts = {row[0]: tuple(row[1:]) for row in session.execute(
+            select(Deal.id, Deal.owner_id, Organization.name, Deal.value, Deal.currency)
             .outerjoin(Organization, Organization.id == Deal.organization_id)
             .where(Deal.company_id == company_id, in_ids(session, Deal.id, deal_ids)))}
         links = session.execute(

@@ -72,3 +72,38 @@ def aside_words(picks, least: int = 3, ratio: float = 4.0, most: int = 40) -> li
     found = [(against[w] / (about.get(w, 0) + 0.5), w) for w in against
              if against[w] >= least and against[w] >= ratio * (about.get(w, 0) + 0.5)]
     return sorted(w for _, w in sorted(found, reverse=True)[:most])
+
+
+# An amount as people write it: "24,000", "24.000", "24 000", "24000", "24k", "1.2m", "€ 24,000.00",
+# "EUR 24.000", "24 000 CHF". Numbers below MIN_AMOUNT, and years (1900-2099) written without a
+# currency, a separator or a multiplier, are not amounts.
+MIN_AMOUNT = 100
+_SYMBOLS = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY", "₣": "CHF"}
+_AMOUNT = re.compile(
+    r"(?<![\w.,])(?P<pre>[A-Z]{3}|[€$£¥₣])?\s?"
+    r"(?P<num>\d{1,3}(?:(?P<sep>[,. \u00a0'’])\d{3})(?:(?P=sep)\d{3})*|\d+)"
+    r"(?:[.,](?P<dec>\d{1,2}))?(?!\d)(?![.,]\d)"
+    r"\s?(?P<mult>k|K|m|M|thousand|million|Mio\.?)?(?![^\W\d_])\s?(?P<post>[A-Z]{3}(?![^\W\d_])|[€$£¥₣])?")
+_MULT = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "mio": 1e6, "mio.": 1e6}
+
+
+def amounts(text: str | None) -> set[tuple[float, str]]:
+    """The amounts a text names, each with its currency ("" when none is written): "EUR 24,000"
+    and "24.000 €" are (24000.0, "EUR"), "24k" is (24000.0, ""); quoted lines are left out."""
+    if not text:
+        return set()
+    lines = [ln for ln in text[:TEXT_CHARS].splitlines() if not ln.lstrip().startswith(">")]
+    out = set()
+    for m in _AMOUNT.finditer("\n".join(lines)):
+        currency = m.group("pre") or m.group("post") or ""
+        currency = _SYMBOLS.get(currency, currency)
+        mult = _MULT.get((m.group("mult") or "").lower(), 1.0)
+        digits = m.group("num")
+        if m.group("sep"):
+            digits = digits.replace(m.group("sep"), "")
+        value = float(digits + ("." + m.group("dec") if m.group("dec") else "")) * mult
+        plain = not currency and not m.group("sep") and mult == 1.0
+        if value < MIN_AMOUNT or (plain and len(digits) == 4 and 1900 <= value < 2100):
+            continue
+        out.add((value, currency))
+    return out

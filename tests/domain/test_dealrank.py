@@ -64,6 +64,55 @@ def test_the_organisation_counts_when_it_sets_the_deal_apart():
     assert ev["similar-text"].reason == "It mentions its organisation, Initech."
 
 
+def test_a_title_named_only_in_part_loses_points_when_another_is_named_whole():
+    deals = [Item("deal", 20, "Payroll workshop", 1), Item("deal", 21, "Payroll upgrade", 1), BACKUP]
+    facts = {20: DealFacts(owner_id=7)}  # Alice owns the workshop: without the whole title, it wins
+    ranking = rank(conv(open_deals={1: deals}, deal_facts=facts, subject="Hello",
+                        text="About the payroll upgrades: numbers attached."), deals)
+    assert [r.item for r in ranking.ranked] == [deals[1], deals[0], BACKUP]
+    ev, found = evidence(ranking, deals[0])
+    assert ev["whole-title"].reason == "The mail names its title only in part; it names 'Payroll upgrade' whole."
+    assert ev["whole-title"].points == -30
+    assert ranking.top.score == 0.4  # the deal named whole gets no more points than its words
+    assert "whole-title" not in evidence(ranking, deals[1])[0] and "whole-title" not in evidence(ranking, BACKUP)[0]
+    # No title named whole: a title named in part keeps its points.
+    part = rank(conv(open_deals={1: deals}, deal_facts=facts, subject="Payroll offer"), deals)
+    assert all(e.rule != "whole-title" for r in part.ranked for e in r.evidence)
+
+
+def test_the_deal_value_named_in_the_mail_counts_in_its_currency_or_with_none_written():
+    facts = {10: DealFacts(value=24000.0, currency="EUR"), 11: DealFacts(value=8500.0, currency="EUR"),
+             12: DealFacts(value=None)}
+    ranking = rank(conv(deal_facts=facts, subject="Offer", text="The offer stands at 24.000 €, as agreed."), DEALS)
+    ev, found = evidence(ranking, PAYROLL)
+    assert ranking.top.item == PAYROLL and found.score == 0.5
+    assert ev["names-value"].reason == "The mail names its value, EUR 24,000."
+    assert ev["names-value"].parts == (("names-value", 1.0),)
+    assert rank(conv(deal_facts=facts, text="Budget: 8.5k"), DEALS).top.item == HELPDESK  # no currency: counts
+    other = rank(conv(deal_facts=facts, text="The offer stands at USD 24,000."), DEALS)  # another currency
+    assert other.top.score == 0 and other.top.item == PAYROLL and other.top.evidence == []
+    assert rank(conv(deal_facts=facts, text="> The offer stands at EUR 24,000."), DEALS).top.evidence == []
+
+
+def test_a_value_several_candidates_have_is_shared_among_them():
+    facts = {10: DealFacts(value=5000.0, currency="EUR"), 11: DealFacts(value=5000.0, currency="EUR"),
+             12: DealFacts(value=7250.0, currency="EUR")}
+    ranking = rank(conv(deal_facts=facts, text="We agreed on EUR 5,000."), DEALS)
+    ev, found = evidence(ranking, PAYROLL)
+    assert found.score == 0.25 and ev["names-value"].reason == (
+        "The mail names its value, EUR 5,000 (so does one other open deal).")
+    assert evidence(ranking, BACKUP)[1].evidence == []
+
+
+def test_amounts_are_read_as_people_write_them_and_years_are_not_amounts():
+    from backend.domain.dealwords import amounts
+    assert amounts("EUR 24,000 or 24.000 € or €24,000.00") == {(24000.0, "EUR")}
+    assert amounts("24k, 1.2m and 24 000 CHF") == {(24000.0, ""), (1200000.0, ""), (24000.0, "CHF")}
+    assert amounts("$1,250.50") == {(1250.5, "USD")}
+    assert amounts("Since 2025, on 5.12.2025 at 10:30, room 42, version 2.0.1") == set()
+    assert amounts("> EUR 24,000") == set() and amounts(None) == set()
+
+
 def test_earlier_conversations_give_points_by_their_share():
     history = {11: DealHistory(threads={1, 2, 3}, person_ids={1}), 12: DealHistory(threads={4}, person_ids={1})}
     ranking = rank(conv(deal_history=history), DEALS)

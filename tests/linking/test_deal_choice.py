@@ -165,6 +165,22 @@ def test_resolve_ranks_the_draft_as_the_pipeline_ranks_the_mail(client, acme, cr
     assert as_resolved == [(r["deal_id"], r["score"], r["reasons"]) for r in needs["ranking"]]
 
 
+def test_the_deals_value_named_in_the_mail_ranks_it_first_in_resolve_and_the_pipeline(client, acme, crm, send_mail):
+    bob = crm.person("Bob Buyer", "bob@customer.example")
+    crm.post("deals", title="Payroll renewal", person_id=bob["id"], value=12500, currency="EUR")
+    helpdesk = crm.post("deals", title="Helpdesk rollout", person_id=bob["id"], value=48000, currency="EUR")
+    body = {"to": ["bob@customer.example"], "subject": "Our offer", "body": "The total comes to 48.000 EUR."}
+    response = client.post(RESOLVE, json=body, headers=acme.auth)
+    assert response.status_code == 200, response.json
+    ranked = response.json["data"]["candidates"]["deals"]
+    assert ranked[0]["id"] == helpdesk["id"] and ranked[0]["score"] == 0.5
+    assert ranked[0]["reasons"] == ["The mail names its value, EUR 48,000."]
+    send_mail(mail(acme.email, "bob@customer.example", body["subject"], body["body"]), acme.bcc_address, acme.email)
+    needs = next(d for d in decisions(crm, crm.only_thread()["id"]) if d["outcome"] == "needs-deal-choice")
+    assert [(r["deal_id"], r["score"], r["reasons"]) for r in needs["ranking"]] == [
+        (c["id"], c["score"], c["reasons"]) for c in ranked]
+
+
 def test_resolve_suggests_and_when_confident_gives_the_deals_address(client, acme, crm, send_mail):
     _bob, (payroll, _helpdesk, _backup) = bob_with_three_deals(crm)
     set_policy(crm, "suggest")
