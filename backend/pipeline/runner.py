@@ -20,6 +20,10 @@ contact both create; the second then collides and runs its record again). A reco
 another worker is left to it (its status here is ``claimed``): the other commits it, or rolls back
 and runs it again itself (one bad mail alone, exactly as ``process_batch`` isolates it), or dies,
 which releases the lock and leaves the record ``received`` for ``resume_pending`` (every minute).
+A mail that kills the worker process must not kill every batch it is claimed into: only records
+received within CLAIM_FRESH (60 s) are claimed as waiting ones, and a task whose own record is
+older runs it alone, so after at most a minute such a mail only ever takes itself down (as the
+embedded pipeline process isolates the record it was working on, backend/jobs.py).
 No claim column: a lock needs no cleanup and no migration. The task of a record another worker's
 batch already processed (or failed) ends at once, after one SELECT. On SQLite (no row locks; Celery
 there is not a production topology) a task processes its own record only, as before: serialising
@@ -32,7 +36,7 @@ process does not claim: it alone runs the pipeline and already batches what wait
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -66,6 +70,9 @@ CONFLICT_RETRIES = 3
 # what has queued up). Bigger batches mean fewer commits, but on SQLite a longer hold of the write
 # lock that acceptance also needs (bench/ingest.py measures both).
 BATCH_SIZE = 10
+# Celery workers claim into a batch only records received this recently (resume_pending's period):
+# a record older than that was left by a batch that did not finish, and runs alone (process_waiting).
+CLAIM_FRESH = timedelta(seconds=60)
 # Stages that only read the stored mail (no database): run for a whole batch before it writes.
 EARLY = tuple(s for s in STAGES if s.name in ("parse", "unwrap_forward"))
 LATE = tuple(s for s in STAGES if s not in EARLY)
@@ -109,13 +116,17 @@ def process_waiting(services, record_id: int) -> str:
     if services.db.is_sqlite:
         return process_inbound(services, record_id)
     with services.db.session() as session:
-        status = session.scalar(select(InboundRecord.status).where(InboundRecord.id == record_id))
-    if status is None:
+        row = session.execute(select(InboundRecord.status, InboundRecord.received_at)
+                              .where(InboundRecord.id == record_id)).first()
+    if row is None:
         log.warning("inbound record %s does not exist", record_id)
         return "missing"
-    if status != "received":  # done (or failed) in another worker's batch: nothing to do
-        return status
-    return process_batch(services, [record_id], claim=True, take_waiting=True)[record_id]
+    if row.status != "received":  # done (or failed) in another worker's batch: nothing to do
+        return row.status
+    # A record left waiting longer than CLAIM_FRESH (its batch's worker died, or it waited for
+    # resume_pending) runs alone, with no others: a mail that kills the worker takes none with it.
+    fresh = row.received_at >= datetime.now(timezone.utc) - CLAIM_FRESH
+    return process_batch(services, [record_id], claim=True, take_waiting=fresh)[record_id]
 
 
 @task("process_inbound_batch")
@@ -245,7 +256,10 @@ def _claim(session, record_ids: list[int], fill: int, done: dict[int, str]) -> d
     if waiting > 0:
         for record in session.scalars(
                 select(InboundRecord)
-                .where(InboundRecord.status == "received", InboundRecord.id.not_in(record_ids))
+                .where(InboundRecord.status == "received", InboundRecord.id.not_in(record_ids),
+                       # Only records that arrived lately: one left over from a batch whose worker
+                       # died is not taken into another batch (process_waiting runs it alone).
+                       InboundRecord.received_at >= datetime.now(timezone.utc) - CLAIM_FRESH)
                 .order_by(InboundRecord.id).limit(waiting).with_for_update(skip_locked=True)):
             records[record.id] = record
             record_ids.append(record.id)
@@ -329,8 +343,6 @@ def retry_failed(services, record_ids: list[int] | None = None) -> dict[int, str
 @task("resume_pending")
 def resume_pending(services, older_than_seconds: float = 0) -> int:
     """Queues records accepted but never processed (a crash between 250 and processing)."""
-    from datetime import timedelta
-
     cutoff = datetime.now(timezone.utc) - timedelta(seconds=older_than_seconds)
     with services.db.session() as session:
         ids = list(session.scalars(select(InboundRecord.id).where(

@@ -271,3 +271,31 @@ def test_a_real_worker_drains_the_waiting_records_with_one_task(services, settin
         client.flushdb()
         client.close()
     assert sum("smartbcc.process_inbound[" in line and "received" in line for line in lines) == 1
+
+
+def _age(services, ids, seconds: float) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    with services.db.session() as session:
+        for record in session.scalars(select(InboundRecord).where(InboundRecord.id.in_(ids))):
+            record.received_at = datetime.now(timezone.utc) - timedelta(seconds=seconds)
+
+
+def test_a_record_left_waiting_runs_alone_and_joins_no_batch(services, accept, persisted):
+    """A record older than CLAIM_FRESH was left by a batch that did not finish (its worker may have
+    died on it): no other task claims it, and its own task runs it alone."""
+    old = accept(0)
+    _age(services, [old], runner.CLAIM_FRESH.total_seconds() + 30)
+    fresh = [accept(n) for n in range(1, 4)]
+    me = threading.current_thread().name
+    assert runner.process_waiting(services, fresh[0]) == "processed"
+    if services.db.is_sqlite:
+        assert persisted[me] == [fresh[0]]
+        return
+    assert sorted(persisted[me]) == sorted(fresh)  # the fresh ones together, the old one left
+    assert _records(services, [old])[old].status == "received"
+    persisted[me].clear()
+    other = accept(9)
+    assert runner.process_waiting(services, old) == "processed"
+    assert persisted[me] == [old]  # alone: the fresh record arrived meanwhile is not taken with it
+    assert _records(services, [other])[other].status == "received"
