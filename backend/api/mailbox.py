@@ -145,7 +145,7 @@ def dump_threads(threads_: list) -> list[dict]:
     live = rows_by(ids, LINK_COLUMNS, ThreadLink.thread_id, "live links", ThreadLink.removed.is_(False))
     all_links = [lk for links in live.values() for lk in links]
     titles = titles_of(session, g.company_id, ((lk.item_type, lk.item_id) for lk in all_links))
-    why = reasons.describe(session, g.company_id, all_links)
+    why = reasons.describe(session, g.company_id, all_links, item_titles=titles)
     last = threads.last_messages(session, ids)
     users = company_user_ids(session, g.company_id, (newest[1] for newest in last.values()))
     dump_thread_row, dump_link_row = THREAD_DUMP.of(threads_), LINK_DUMP.fast  # links: rows of rows_by

@@ -40,8 +40,14 @@ def own_addresses(session: Session, actor: Actor) -> frozenset[str]:
 
 def user_addresses(session: Session, company_id: int, user_id: int) -> frozenset[str]:
     """A user's account address and verified alternative addresses (lower-case)."""
+    query = built_once(session, "user_addresses", _user_addresses_query)
+    return frozenset(e.lower() for e in session.scalars(query, {"company_id": company_id, "user_id": user_id}))
+
+
+def _user_addresses_query(_dialect: str):
+    company_id, user_id = bindparam("company_id"), bindparam("user_id")
     accounts = select(User.email).where(User.company_id == company_id, User.id == user_id)
     verified = select(SenderAddress.email).where(
         SenderAddress.company_id == company_id, SenderAddress.user_id == user_id,
         SenderAddress.verified_at.is_not(None))
-    return frozenset(e.lower() for e in session.scalars(union_all(accounts, verified)))
+    return union_all(accounts, verified)

@@ -49,14 +49,17 @@ def _owners(session: Session, company_id: int, links) -> dict[tuple[str, int], i
     return owners
 
 
-def describe(session: Session, company_id: int, links, now: datetime | None = None) -> dict[int, str]:
+def describe(session: Session, company_id: int, links, now: datetime | None = None,
+             item_titles: dict | None = None) -> dict[int, str]:
     """Link id -> the sentence shown for it, for any number of links in a fixed number of queries.
     ``links`` are ThreadLink objects or rows with their columns (id, item_type, item_id, origin,
-    rule, facts, reason, removed, created_at, created_by_id)."""
+    rule, facts, reason, removed, created_at, created_by_id); ``item_titles``, the links' titles
+    (``items.titles``) when the caller has read them already."""
     links = list(links)
     if not links:
         return {}
-    item_titles = titles(session, company_id, ((lk.item_type, lk.item_id) for lk in links))
+    if item_titles is None:
+        item_titles = titles(session, company_id, ((lk.item_type, lk.item_id) for lk in links))
     person_ids: set[int] = set()
     for lk in links:
         facts = lk.facts or {}

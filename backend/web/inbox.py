@@ -56,7 +56,7 @@ def link_rows(links: list[ThreadLink], titles: dict | None = None, why: dict | N
     if titles is None:
         titles = item_titles(session, g.company_id, ((lk.item_type, lk.item_id) for lk in live))
     if why is None:
-        why = reasons.describe(session, g.company_id, live)
+        why = reasons.describe(session, g.company_id, live, item_titles=titles)
     live.sort(key=lambda lk: (LINK_ORDER.index(lk.item_type) if lk.item_type in LINK_ORDER else 9, lk.id))
     return [LinkRow(lk, titles.get((lk.item_type, lk.item_id), f"{lk.item_type} {lk.item_id}"), why.get(lk.id, ""))
             for lk in live]

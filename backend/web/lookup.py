@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from flask import g
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..domain.finder import Found, find_items
 from ..domain.inbox import escape_like  # noqa: F401  (the list pages' LIKE searches import it from here)
 from ..domain.items import MODELS
+from ..domain.sql import built_once, in_param
 from ..models import Person, User
 from ..request_scope import db_session
 
@@ -33,5 +34,7 @@ def user_names(ids) -> dict[int, str]:
     ids = {i for i in ids if i}
     if not ids:
         return {}
-    return dict(db_session().execute(select(User.id, User.name).where(
-        User.company_id == g.company_id, User.id.in_(ids))).all())
+    session = db_session()
+    query = built_once(session, "user_names", lambda dialect: select(User.id, User.name).where(
+        User.company_id == bindparam("company_id"), in_param(User.id, "ids", dialect)))
+    return dict(session.execute(query, {"company_id": g.company_id, "ids": sorted(ids)}).all())

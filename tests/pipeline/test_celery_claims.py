@@ -216,7 +216,8 @@ BROKER = "redis://127.0.0.1:6379/9"  # this test's own Redis database (flushed)
 
 
 def test_a_real_worker_drains_the_waiting_records_with_one_task(services, settings, accept, monkeypatch):
-    """`celery -A backend.worker worker` runs runner.process_waiting for smartbcc.process_inbound."""
+    """`celery -A backend.worker worker` runs runner.process_waiting for smartbcc.process_inbound;
+    its (prefork) worker process is ready before the first task."""
     import os
     import subprocess
     import sys
@@ -239,8 +240,8 @@ def test_a_real_worker_drains_the_waiting_records_with_one_task(services, settin
         "SMARTBCC_BLOB_DIR": str(settings.blob_dir), "SMARTBCC_MAIL_DOMAIN": settings.mail_domain,
     })
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "celery"), "-A", "backend.worker", "worker", "--pool=solo",
-         "--loglevel=INFO", "-n", f"claims-test-{uuid.uuid4().hex[:8]}@%h", "--without-gossip",
+        [str(Path(sys.executable).parent / "celery"), "-A", "backend.worker", "worker", "--pool=prefork",
+         "--concurrency=1", "--loglevel=INFO", "-n", f"claims-test-{uuid.uuid4().hex[:8]}@%h", "--without-gossip",
          "--without-mingle"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
@@ -248,6 +249,12 @@ def test_a_real_worker_drains_the_waiting_records_with_one_task(services, settin
     monkeypatch.setenv("SMARTBCC_BROKER_URL", BROKER)
     monkeypatch.setattr(jobs, "_celery", None)  # rebuilt from the environment above
     try:
+        # The worker process builds its services when it starts, before any task arrives.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any("services built" in line for line in lines):
+            assert proc.poll() is None, "".join(lines[-40:])
+            time.sleep(0.1)
+        assert any("smartbcc worker process ready: services built" in line for line in lines), "".join(lines[-40:])
         jobs.celery_app().send_task("smartbcc.process_inbound", args=[ids[0]])
         # SQLite: its own record only (no claims there).
         expected = {ids[0]} if services.db.is_sqlite else set(ids)
