@@ -274,8 +274,14 @@ def on_compose():
 
 
 def _has(bcc: list, address: str) -> bool:
-    """Whether the draft's Bcc holds ``address`` (entries may be "Name <address>")."""
-    return address.lower() in {email.utils.parseaddr(raw)[1].strip().lower() for raw in bcc if isinstance(raw, str)}
+    """Whether the draft's Bcc holds ``address``."""
+    return address.lower() in {bare.lower() for bare in _bare_addresses(bcc)}
+
+
+def _bare_addresses(entries: list) -> list[str]:
+    """The addresses of a draft's recipient entries ("Name <address>" or bare), in order; not
+    strings and empty entries left out."""
+    return [bare for raw in entries if isinstance(raw, str) and (bare := email.utils.parseaddr(raw)[1].strip())]
 
 
 def _choice_from(event: dict) -> Choice:
@@ -292,11 +298,8 @@ def merged_bcc(existing: list[str], address: str, replace: list[str], mail_domai
     """The draft's Bcc with our address once, older Smart Bcc addresses gone, the user's own entries kept."""
     drop = {a.lower() for a in replace} | {address.lower()}
     kept = []
-    for raw in existing:
-        if not isinstance(raw, str):
-            continue
-        bare = email.utils.parseaddr(raw)[1].strip()
-        if not bare or bare.lower() in drop or addresses.is_smartbcc_address(bare, mail_domain):
+    for bare in _bare_addresses(existing):
+        if bare.lower() in drop or addresses.is_smartbcc_address(bare, mail_domain):
             continue
         if bare.lower() not in {k.lower() for k in kept}:
             kept.append(bare)

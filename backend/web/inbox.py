@@ -57,9 +57,18 @@ def link_rows(links: list[ThreadLink], titles: dict | None = None, why: dict | N
         titles = item_titles(session, g.company_id, ((lk.item_type, lk.item_id) for lk in live))
     if why is None:
         why = reasons.describe(session, g.company_id, live, item_titles=titles)
-    live.sort(key=lambda lk: (LINK_ORDER.index(lk.item_type) if lk.item_type in LINK_ORDER else 9, lk.id))
-    return [LinkRow(lk, titles.get((lk.item_type, lk.item_id), f"{lk.item_type} {lk.item_id}"), why.get(lk.id, ""))
-            for lk in live]
+    live.sort(key=_link_order)
+    return [LinkRow(lk, _title(titles, lk), why.get(lk.id, "")) for lk in live]
+
+
+def _title(titles: dict, lk) -> str:
+    """A link's item title, else its type and id (an item deleted meanwhile)."""
+    return titles.get((lk.item_type, lk.item_id), f"{lk.item_type} {lk.item_id}")
+
+
+def _link_order(lk) -> tuple:
+    """The panel's order: by item type (LINK_ORDER), then oldest link first."""
+    return (LINK_ORDER.index(lk.item_type) if lk.item_type in LINK_ORDER else 9, lk.id)
 
 
 # What a thread list shows of each thread and link (the thread_list macro): read as plain rows,
@@ -92,11 +101,7 @@ class _Urls:
 
 def _list_link_row(lk, titles: dict, urls: _Urls) -> LinkRow:
     url = urls(ITEM_ENDPOINTS[lk.item_type], "item_id", lk.item_id) if lk.item_type in ITEM_ENDPOINTS else ""
-    return LinkRow(lk, titles.get((lk.item_type, lk.item_id), f"{lk.item_type} {lk.item_id}"), url=url)
-
-
-def _link_order(lk) -> tuple:
-    return (LINK_ORDER.index(lk.item_type) if lk.item_type in LINK_ORDER else 9, lk.id)
+    return LinkRow(lk, _title(titles, lk), url=url)
 
 
 def thread_rows(threads: list) -> list[ThreadRow]:
