@@ -4,8 +4,10 @@ mailbox's fetch, or by a forward), or the rep is told it was not.
 The rules, in one place:
 
 - An announcement is *settled* when a copy of its mail is stored for its rep: a stored message
-  carrying its ``X-SmartBcc-Ref`` or its Message-ID (``settle``, called by the persist stage), or
-  an arrival the announcement's own fetch took in that turned out to be a copy already stored.
+  carrying its ``X-SmartBcc-Ref`` or its Message-ID (``settle``, called by the persist stage; at
+  announce time for a copy that overtook it; when the list is read, for a copy whose transaction
+  and the announcement's missed each other), or an arrival the announcement's own fetch took in
+  that turned out to be a copy already stored.
 - It is *not logged* when it is unsettled, not dismissed, and was announced at least
   ``wait_minutes`` ago (SMARTBCC_NOT_LOGGED_AFTER_MINUTES) and at most ``LISTED_FOR`` ago.
 - A rep sees only their own announcements; fetching and dismissing are theirs alone. A copy that
@@ -63,18 +65,37 @@ def settle(session: Session, company_id: int, user_id: int, *, ref: str | None, 
     return len(rows)
 
 
+def _stored_copies(session: Session, company_id: int, user_id: int,
+                   anns: list[SentAnnouncement]) -> dict[SentAnnouncement, tuple[int, datetime]]:
+    """The rep's live stored copies of these announcements' mail, by their ref (the copy's
+    X-SmartBcc-Ref) or their Message-ID: announcement -> (message id, stored at)."""
+    by_ref = {ann.ref: ann for ann in anns if ann.ref}
+    by_id = {form: ann for ann in anns for form in _ids([ann.internet_message_id])}
+    conditions = []
+    if by_ref:
+        conditions.append(MailMessage.smartbcc_ref.in_(list(by_ref)))
+    if by_id:
+        conditions.append(MailMessage.message_id_header.in_(list(by_id)))
+    if not conditions:
+        return {}
+    found: dict[SentAnnouncement, tuple[int, datetime]] = {}
+    for pk, created_at, ref, header in session.execute(select(
+            MailMessage.id, MailMessage.created_at, MailMessage.smartbcc_ref, MailMessage.message_id_header).where(
+            MailMessage.company_id == company_id, MailMessage.owner_id == user_id,
+            MailMessage.deleted_at.is_(None), or_(*conditions)).order_by(MailMessage.id)):
+        ann = by_ref.get(ref or "") or by_id.get(header or "")
+        if ann is not None:
+            found.setdefault(ann, (pk, created_at))  # the first copy stored settles it
+    return found
+
+
 def settle_if_stored(session: Session, ann: SentAnnouncement) -> bool:
     """At announce time: the copy may already be stored (it can overtake a slow announcement)."""
-    ids = _ids([ann.internet_message_id])
-    if not ids:
-        return False
     with session.no_autoflush:  # the new announcement is written by the caller's commit
-        found = session.execute(select(MailMessage.id, MailMessage.created_at).where(
-            MailMessage.company_id == ann.company_id, MailMessage.owner_id == ann.user_id,
-            MailMessage.message_id_header.in_(ids), MailMessage.deleted_at.is_(None)).limit(1)).first()
-    if found is None:
+        found = _stored_copies(session, ann.company_id, ann.user_id, [ann])
+    if not found:
         return False
-    ann.logged_message_id, ann.logged_at = found
+    ann.logged_message_id, ann.logged_at = next(iter(found.values()))
     return True
 
 
@@ -118,8 +139,13 @@ def not_logged(session: Session, actor: Actor, *, now: datetime, wait_minutes: i
     if not rows:
         return []
     stored = _stored_by_fetch(session, rows)
+    # A copy stored while its announcement was being written (each transaction missed the other):
+    # settled now, as stored when the copy was. The caller commits.
+    copies = _stored_copies(session, actor.company_id, actor.user_id, [a for a in rows if a.id not in stored])
+    for ann, (pk, stored_at) in copies.items():
+        ann.logged_message_id, ann.logged_at = pk, stored_at
     can_fetch = has_connection(session, actor.user_id)
-    return [entry(ann, now, can_fetch) for ann in rows if ann.id not in stored]
+    return [entry(ann, now, can_fetch) for ann in rows if ann.id not in stored and ann not in copies]
 
 
 def own(session: Session, actor: Actor, ref: str) -> SentAnnouncement:

@@ -135,6 +135,10 @@ class MailMessage(CompanyScoped, Base):
         # this order and stops at its page's threads (backend/domain/search.newest_matches; 0021).
         Index("ix_mail_messages_company_live", "company_id", "id",
               postgresql_where=text("deleted_at IS NULL"), sqlite_where=text("deleted_at IS NULL")),
+        # A rep's copies by the add-in's X-SmartBcc-Ref: an announcement that arrives after its copy
+        # (or commits while the copy's transaction is open) is still settled (domain/expectations; 0022).
+        Index("ix_mail_messages_owner_ref", "owner_id", "smartbcc_ref",
+              postgresql_where=text("smartbcc_ref IS NOT NULL"), sqlite_where=text("smartbcc_ref IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -142,6 +146,8 @@ class MailMessage(CompanyScoped, Base):
     owner_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
     dedupe_key: Mapped[str] = mapped_column(Str(255))
     message_id_header: Mapped[str | None] = mapped_column(Str(255))
+    # The add-in's X-SmartBcc-Ref of the mail (an opaque token, no text of the mail).
+    smartbcc_ref: Mapped[str | None] = mapped_column(Str(200))
     in_reply_to: Mapped[str | None] = mapped_column(Str(255))
     references: Mapped[list] = mapped_column(default=list)
     subject: Mapped[str] = mapped_column(Str(998), default="")

@@ -25,6 +25,7 @@ class Persist:
             company_id=ctx.company_id, thread=thread, owner_id=ctx.user.id,
             dedupe_key=ctx.dedupe_key,
             message_id_header=(view.message_id or None) and view.message_id[:255],
+            smartbcc_ref=parsed.smartbcc_ref,
             in_reply_to=(view.in_reply_to[0][:255] if view.in_reply_to else None),
             references=[r[:255] for r in view.references[-50:]],
             subject=(view.subject or "")[:998], sent_at=sent_at,

@@ -27,8 +27,10 @@ document("/mailbox/notLogged/{ref}/dismiss", "post", "Stop listing that mail as 
 
 def listed() -> list[dict]:
     """The signed-in rep's mail not logged (what the home page and the API show)."""
-    return expectations.not_logged(db_session(), actor(), now=now_utc(),
-                                   wait_minutes=services().settings.not_logged_after_minutes)
+    entries = expectations.not_logged(db_session(), actor(), now=now_utc(),
+                                      wait_minutes=services().settings.not_logged_after_minutes)
+    db_session().commit()  # what the read found settled
+    return entries
 
 
 def fetch_now(ref: str) -> dict:

@@ -26,5 +26,6 @@ def home():
     # Mail the add-in announced whose copy has not arrived (backend/domain/expectations.py).
     not_logged = expectations.not_logged(db_session(), actor(), now=datetime.now(timezone.utc),
                                          wait_minutes=services().settings.not_logged_after_minutes)
+    db_session().commit()  # what the read found settled
     return render_template("web/home.html", recent=recent, needs_choice=needs_choice, address=address,
                            not_logged=not_logged)

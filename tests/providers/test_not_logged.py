@@ -101,6 +101,57 @@ def test_a_copy_that_overtook_its_announcement_settles_it_at_once(client, servic
     assert announcement(services, "sbc-3").logged_at is not None
 
 
+def test_a_ref_only_copy_that_overtook_its_announcement_settles_it_at_once(client, services, rep, send_mail):
+    # Outlook announces with the ref alone (no Message-ID before the send).
+    send_mail(smtp_copy(sent_mail(rep.email, [rep.bcc_address], "m5@acme.example", ref="sbc-5")),
+              [rep.bcc_address], rep.email)
+    announce(client, rep, "sbc-5")
+    ann = announcement(services, "sbc-5")
+    with services.db.session() as session:
+        copy = session.scalar(select(MailMessage).where(MailMessage.smartbcc_ref == "sbc-5"))
+        assert (ann.logged_message_id, ann.logged_at) == (copy.id, copy.created_at)
+    age(services, "sbc-5", 30)
+    assert listed(client, rep) == []
+
+
+def test_a_copy_and_its_announcement_that_missed_each_other_are_settled_when_listed(
+        client, signed_in, services, rep, send_mail):
+    """The announcement committed while the copy's transaction was between its look for it and its
+    commit: neither saw the other. The list settles it instead of calling it not logged."""
+    announce(client, rep, "sbc-6")
+    announce(client, rep, "sbc-7")
+    send_mail(smtp_copy(sent_mail(rep.email, [rep.bcc_address], "m6@acme.example", ref="sbc-6")),
+              [rep.bcc_address], rep.email)
+    with services.db.session() as session:  # as if the copy's settle had not seen the announcement
+        session.execute(update(SentAnnouncement).where(SentAnnouncement.ref == "sbc-6")
+                        .values(logged_at=None, logged_message_id=None))
+    age(services, "sbc-6", 30)
+    age(services, "sbc-7", 30)
+    assert [e["ref"] for e in listed(client, rep)] == ["sbc-7"]  # sbc-7's copy never came
+    ann = announcement(services, "sbc-6")
+    with services.db.session() as session:
+        copy = session.scalar(select(MailMessage).where(MailMessage.smartbcc_ref == "sbc-6"))
+    assert (ann.logged_message_id, ann.logged_at) == (copy.id, copy.created_at)  # kept by the read
+    # The home page settles the same way.
+    with services.db.session() as session:
+        session.execute(update(SentAnnouncement).where(SentAnnouncement.ref == "sbc-6")
+                        .values(logged_at=None, logged_message_id=None))
+    page = signed_in.get("/").get_data(as_text=True)
+    assert "/not-logged/sbc-7/dismiss" in page and "/not-logged/sbc-6/" not in page
+    assert announcement(services, "sbc-6").logged_message_id == copy.id
+
+
+def test_a_deleted_copy_does_not_settle_it(client, services, rep, send_mail):
+    send_mail(smtp_copy(sent_mail(rep.email, [rep.bcc_address], "m8@acme.example", ref="sbc-8")),
+              [rep.bcc_address], rep.email)
+    with services.db.session() as session:
+        session.execute(update(MailMessage).where(MailMessage.smartbcc_ref == "sbc-8")
+                        .values(deleted_at=now_utc()))
+    announce(client, rep, "sbc-8")
+    age(services, "sbc-8", 30)
+    assert [e["ref"] for e in listed(client, rep)] == ["sbc-8"]
+
+
 def test_another_reps_copy_or_announcement_is_not_theirs(client, services, rep, make_account, send_mail):
     carol = make_account("acme.example", "carol@acme.example", admin=False)
     announce(client, rep, "sbc-4")
