@@ -21,7 +21,7 @@ import math
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ..models import InboundRecord, MailboxConnection, MailMessage, SentAnnouncement
@@ -87,6 +87,15 @@ def _stored_copies(session: Session, company_id: int, user_id: int,
         if ann is not None:
             found.setdefault(ann, (pk, created_at))  # the first copy stored settles it
     return found
+
+
+def forget_copy(session: Session, message: MailMessage) -> None:
+    """The rep deleted a logged copy: its announcement keeps only its times (for the admins' p50
+    and p90), not the subject and recipients the add-in sent, which are text of the mail."""
+    session.execute(update(SentAnnouncement).where(
+        SentAnnouncement.user_id == message.owner_id, SentAnnouncement.company_id == message.company_id,
+        SentAnnouncement.logged_message_id == message.id).values(subject=None, recipients=[])
+        .execution_options(synchronize_session=False))
 
 
 def settle_if_stored(session: Session, ann: SentAnnouncement) -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ..models import Attachment, InboundRecord, MailMessage, MailThread, OperatorMail
+from . import expectations
 from .actor import Actor
 from .sql import built_once, in_param
 from .visibility import linked_thread_ids, message_for, require_owner, visible_threads
@@ -102,6 +103,7 @@ def _purge(session: Session, message: MailMessage) -> set[str]:
     message.subject = message.snippet = message.sender_name = ""
     message.participants.clear()
     message.attachments.clear()
+    expectations.forget_copy(session, message)
     return {d for d in digests if d}
 
 

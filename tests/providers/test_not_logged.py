@@ -152,6 +152,22 @@ def test_a_deleted_copy_does_not_settle_it(client, services, rep, send_mail):
     assert [e["ref"] for e in listed(client, rep)] == ["sbc-8"]
 
 
+def test_deleting_the_logged_copy_leaves_no_text_in_its_announcement(client, services, rep, send_mail):
+    announce(client, rep, "sbc-9")
+    announce(client, rep, "sbc-10")
+    for ref in ("sbc-9", "sbc-10"):
+        send_mail(smtp_copy(sent_mail(rep.email, [rep.bcc_address], f"{ref}@acme.example", ref=ref)),
+                  [rep.bcc_address], rep.email)
+    logged = announcement(services, "sbc-9")
+    assert logged.subject == SUBJECT and logged.logged_message_id is not None
+    response = client.delete(f"/api/v1/mailbox/mailMessages/{logged.logged_message_id}", headers=rep.auth)
+    assert response.status_code == 200, response.get_json()
+    forgotten, kept = announcement(services, "sbc-9"), announcement(services, "sbc-10")
+    assert (forgotten.subject, forgotten.recipients) == (None, [])
+    assert forgotten.logged_at == logged.logged_at  # its time to log still counts
+    assert (kept.subject, kept.recipients) == (SUBJECT, TO)
+
+
 def test_another_reps_copy_or_announcement_is_not_theirs(client, services, rep, make_account, send_mail):
     carol = make_account("acme.example", "carol@acme.example", admin=False)
     announce(client, rep, "sbc-4")
