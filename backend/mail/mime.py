@@ -11,6 +11,7 @@ from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 
 from .automatic import AUTO_HEADERS, classify
+from .base64_runs import Runs
 from .headers import clean_text, decode_words, parse_address_header, unescape
 from .message import ParsedMessage
 from .parts import MAX_DEFECTS, RAW_HEADER_SLICE, Budget, add_defect, raw_items, unfold, walk
@@ -86,11 +87,13 @@ def _unreadable(exc: Exception, digest) -> ParsedMessage:
 def _feed(chunks, chosen) -> Message:
     """``BytesParser(policy=chosen).parsebytes(data)``, fed in slices: parsebytes first decodes the
     whole message into one string and wraps it in a StringIO (four bytes per character), some
-    six times the message at once; slices keep the parser's own line buffers as the only copy."""
+    six times the message at once; slices keep the parser's own line buffers as the only copy.
+    Long base64 runs (attachments) go past the parser's line-by-line reading (base64_runs.py)."""
     parser = BytesFeedParser(policy=chosen)
-    for chunk in chunks():
-        parser.feed(chunk)
-    return parser.close()
+    runs = Runs()
+    for piece in runs.collapse(chunks):
+        parser.feed(piece)
+    return runs.restore(parser.close())
 
 
 def _count_boundary_lines(chunks) -> int:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from ..domain import autolink, linkrules
 from ..domain.identity import company_user_ids
 from ..intake.checks import accepted_user
-from ..models import MailMessage, PersonEmail, User
+from ..models import MailMessage, PersonEmail, SentAnnouncement, User
 
 _MISSING = object()
 
@@ -35,6 +35,8 @@ class BatchLookups:
         self._messages: dict[tuple[int, str], int | None] = {}  # dedupe key -> stored message id
         self._names: dict[tuple[int, int], str | None] = {}      # contact person id -> name (None: gone)
         self._items: dict[tuple[int, int], tuple] = {}           # person id -> (leads, projects, open deals)
+        self._addressed: dict[tuple[int, tuple[str, int]], linkrules.Item | None] = {}  # (kind, id) -> item
+        self._announced: dict[tuple[int, int], bool] = {}        # user -> has announcements not logged
 
     # --- the accepted sender (stage authorize) --------------------------------------------------
 
@@ -131,3 +133,32 @@ class BatchLookups:
             for pid in wanted:
                 self._items[(company_id, pid)] = (leads[pid], projects[pid], deals[pid])
         return tuple({pid: list(self._items[(company_id, pid)][k]) for pid in person_ids} for k in range(3))
+
+    # --- the deals and leads whose own address was used (stages route, dedupe, links) -----------
+
+    def addressed_items(self, session: Session, company_id: int,
+                        keys: Iterable[tuple[str, int]]) -> list[linkrules.Item]:
+        """``autolink.addressed_items``, each item asked at most once per batch: the route stage
+        checks it still exists and the link rules read it again for the same mail."""
+        keys = list(dict.fromkeys(keys))
+        wanted = [k for k in keys if (company_id, k) not in self._addressed]
+        if wanted:
+            found = {item.key: item for item in autolink.addressed_items(session, company_id, wanted)}
+            for key in wanted:
+                self._addressed[(company_id, key)] = found.get(key)
+        return [item for item in (self._addressed[(company_id, k)] for k in keys) if item is not None]
+
+    # --- announced mail waiting for its copy (stage persist) -------------------------------------
+
+    def announcements_waiting(self, session: Session, company_id: int, user_id: int) -> bool:
+        """Whether the rep has announced mail not logged yet, asked once per batch: when none,
+        storing a message settles nothing (backend/domain/expectations.py) and its query is saved.
+        The pipeline never announces. One announced while the batch runs, its copy among the batch's,
+        is missed by both transactions, as one announced between a settle query and its commit was:
+        ``expectations.not_logged`` settles such a pair from the stored copy when it lists them."""
+        key = (company_id, user_id)
+        if key not in self._announced:
+            self._announced[key] = session.scalar(select(SentAnnouncement.id).where(
+                SentAnnouncement.company_id == company_id, SentAnnouncement.user_id == user_id,
+                SentAnnouncement.logged_at.is_(None)).limit(1)) is not None
+        return self._announced[key]

@@ -53,7 +53,7 @@ class Dedupe:
             raise StopPipeline
         addressed = [(r["kind"], r["item_id"]) for r in ctx.routes if r.get("kind") in ("deal", "lead")]
         added = autolink.merge_addressed(ctx.session, ctx.company_id, existing.thread,
-                                         autolink.addressed_items(ctx.session, ctx.company_id, addressed))
+                                         ctx.lookups.addressed_items(ctx.session, ctx.company_id, addressed))
         reason = "Already logged: this is another copy of the same mail."
         if added:
             reason += " Also linked to " + ", ".join(named(i.item_type, i.title) for i in added) + \

@@ -20,7 +20,7 @@ class Links:
                 ctx.session, ctx.company_id, user_name=ctx.user.name,
                 link_emails_to_items=ctx.user.link_emails_to_items, contacts=contacts,
                 items=ctx.lookups.contact_items(ctx.session, ctx.company_id, [c.person_id for c in contacts]),
-                addressed=autolink.addressed_items(ctx.session, ctx.company_id, addressed),
+                addressed=ctx.lookups.addressed_items(ctx.session, ctx.company_id, addressed),
                 automatic=ctx.parsed.auto_kind, thread=thread, user_id=ctx.user.id,
                 subject=ctx.view.subject if ctx.view else ctx.parsed.subject,
                 text=ctx.view.text if ctx.view else ctx.parsed.text)

@@ -59,10 +59,12 @@ class Persist:
                  "email": p.address.key[:320], "name": (p.address.name or "")[:200],
                  "person_id": p.person_id, "user_id": p.user_id} for p in ctx.participants])
         # The add-in announced this mail: its expectation is met (backend/domain/expectations.py).
-        expectations.settle(ctx.session, ctx.company_id, ctx.user.id, ref=parsed.smartbcc_ref,
-                            message_ids=[parsed.message_id, view.message_id], message_pk=message.id,
-                            now=datetime.now(timezone.utc))
-        # Set after the lookups above, so it goes out with the runner's own update of the record.
+        # Not asked when the rep has nothing announced waiting (asked once per batch).
+        if ctx.lookups.announcements_waiting(ctx.session, ctx.company_id, ctx.user.id):
+            expectations.settle(ctx.session, ctx.company_id, ctx.user.id, ref=parsed.smartbcc_ref,
+                                message_ids=[parsed.message_id, view.message_id], message_pk=message.id,
+                                now=datetime.now(timezone.utc))
+        # Set after the lookups above; in a batch it goes out with the runner's own update of the record.
         ctx.record.message_id = message.id
         ctx.decide(self.name, "stored", "Logged.",
                    message_id=message.id, thread_id=thread.id)

@@ -1,7 +1,6 @@
 """Stage route: which company, and which deal or lead, the recipient addresses lead to."""
 from __future__ import annotations
 
-from ..models import Deal, Lead
 from ..domain.items import named
 from .context import Context
 
@@ -16,9 +15,10 @@ class Route:
         for route in ctx.record.recipients or []:
             kind, item_id = route.get("kind"), route.get("item_id")
             if kind in ("deal", "lead"):
-                model = Deal if kind == "deal" else Lead
-                item = ctx.session.get(model, item_id)
-                if item is None or item.company_id != ctx.company_id:
+                # Read once per batch, for the link rules as well (backend/pipeline/batch.py).
+                found = ctx.lookups.addressed_items(ctx.session, ctx.company_id, [(kind, item_id)])
+                item = found[0] if found else None
+                if item is None:
                     ctx.decide(self.name, "item-gone", f"Sent to the Smart Bcc address of a {kind} that was deleted "
                                "since: the mail is logged without it.", address=route.get("address"))
                     continue

@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from ..tasks import task
@@ -225,17 +225,22 @@ def _process_together(services, record_ids: list[int], claim: bool = False,
         _prefetch(session, ready)
         # 3. The stages that read and write the database, record after record; each stored
         #    message's search document is built once, at the end (backend/domain/search_index.py).
+        #    The records' own updates wait for the end: one UPDATE for the batch, not one per record
+        #    (a later record's first query would flush each on its own).
         if ready:
             search_index.defer(session)
+        finished: list[tuple[Context, str, dict]] = []
         for ctx in ready:
             try:
                 status = "processed" if _run_stages(ctx, LATE) else "duplicate"
             except Exception as exc:
                 raise _RecordFailed(ctx.record.id, exc) from exc
-            _finish(ctx, status)
+            finished.append((ctx, status, _hold_changes(session, ctx.record)))
             done[ctx.record.id] = status
             if ctx.commit_now:
                 break
+        for ctx, status, held in finished:
+            _finish(ctx, status, held)
         if ready:
             search_index.build(session)
     return done, alone
@@ -292,8 +297,20 @@ def _prefetch(session, contexts: list[Context]) -> None:
         group[0].lookups.prefetch_messages(session, company_id, (dedupe_key(ctx) for ctx in group))
 
 
-def _finish(ctx: Context, status: str) -> None:
+def _hold_changes(session, record: InboundRecord) -> dict:
+    """What the stages changed on the record (persist's message_id), taken back until ``_finish``
+    sets it again with the status: then the batch's records go out in one UPDATE at its end."""
+    state = inspect(record)
+    changed = {attr.key: attr.value for attr in state.attrs if attr.history.has_changes()}
+    if changed:
+        session.expire(record, list(changed))  # drops the pending change; nothing reads it meanwhile
+    return changed
+
+
+def _finish(ctx: Context, status: str, held: dict | None = None) -> None:
     record = ctx.record
+    for key, value in (held or {}).items():
+        setattr(record, key, value)
     # The stages ran early ones first: their decisions are listed in the pipeline's order.
     decisions = sorted(ctx.decisions, key=lambda d: _ORDER.get(d.get("stage"), len(_ORDER)))
     record.decisions = _intake_decisions(record) + decisions
