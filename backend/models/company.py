@@ -26,7 +26,7 @@ class Company(Base):
     # Several open deals (backend/domain/dealrank.py): ask, suggest or auto_when_confident, and
     # the score (0-1) and lead over the second candidate that auto_when_confident needs.
     deal_choice_policy: Mapped[str] = mapped_column(Str(24), default="ask", server_default="ask")
-    deal_choice_threshold: Mapped[float] = mapped_column(Float, default=0.8, server_default="0.8")
+    deal_choice_threshold: Mapped[float] = mapped_column(Float, default=0.9, server_default="0.9")
     deal_choice_margin: Mapped[float] = mapped_column(Float, default=0.3, server_default="0.3")
     # The ranking's points fitted on the company's own deal picks (backend/domain/dealfit.py): the
     # number of picks they were fitted on and the points per feature; none: the fixed points.

@@ -84,7 +84,7 @@ def test_auto_when_confident_links_the_top_candidate_and_records_why(crm, acme, 
 
 
 def test_auto_when_not_confident_asks(crm, acme, send_mail):
-    set_policy(crm, "auto_when_confident")  # default threshold 0.8: a subject match alone is 0.6
+    set_policy(crm, "auto_when_confident")  # default threshold 0.9: a subject match alone is 0.6
     bob, _deals = bob_with_three_deals(crm)
     send_mail(mail(acme.email, "bob@customer.example", "Re: Helpdesk rollout"), acme.bcc_address, acme.email)
     thread = crm.only_thread()
@@ -249,7 +249,7 @@ def test_accepting_a_deal_that_is_no_longer_the_top_is_a_409(crm, acme, send_mai
 
 def test_the_settings_api_checks_the_policy_and_its_numbers(crm, acme, make_account, client):
     data = crm.get("settings/smart-bcc").json["data"]
-    assert (data["deal_choice_policy"], data["deal_choice_threshold"], data["deal_choice_margin"]) == ("ask", 0.8, 0.3)
+    assert (data["deal_choice_policy"], data["deal_choice_threshold"], data["deal_choice_margin"]) == ("ask", 0.9, 0.3)
     for body, field in (({"deal_choice_policy": "always"}, "deal_choice_policy"),
                         ({"deal_choice_threshold": 1.5}, "deal_choice_threshold"),
                         ({"deal_choice_margin": -0.1}, "deal_choice_margin"),

@@ -55,7 +55,7 @@ def test_a_bad_policy_value_shows_a_message_and_changes_nothing(page, alice, cli
     response = page.post("/settings/smart-bcc/deal-choice", data={"csrf_token": page.csrf, **form},
                          follow_redirects=True)
     assert response.status_code == 200 and message in response.get_data(as_text=True)
-    assert client.get("/api/v1/settings/smart-bcc", headers=alice.auth).json["data"]["deal_choice_threshold"] == 0.8
+    assert client.get("/api/v1/settings/smart-bcc", headers=alice.auth).json["data"]["deal_choice_threshold"] == 0.9
     api = client.patch("/api/v1/settings/smart-bcc", json={field: form[field]}, headers=alice.auth)
     assert api.status_code == 400 and api.json["errors"][field] == [message.split(": ", 1)[1]]
 
