@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 from marshmallow import Schema, fields
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import BigInteger, Select, bindparam, select
 
 from .. import models as m
 from ..models import Attachment, InboundRecord, MailMessage, MailThread, Participant, ThreadLink
@@ -14,14 +14,14 @@ from .fastdump import RowDump
 from .mail_schemas import (AcceptSuggestionSchema, AttachmentSchema, CreateItemSchema, LinkSchema, MessageSchema,
                            INBOX_FILTER_PARAMS, ParticipantSchema, ThreadPatchSchema, ThreadSchema)
 from .openapi import FLAG, document
-from .prepared import ids_in, prepared, rows_by
+from .prepared import prepared, rows_by
 from ..domain import manual, privacy, reasons, threads
 from ..domain.errors import DomainError as ApiError
 from ..domain.items import titles as titles_of
 from ..domain.identity import company_user_ids
 from ..domain.inbox import inbox_page
 from ..domain.inbox_filters import read_filters
-from ..domain.visibility import message_for, thread_for, visible_arrivals
+from ..domain.visibility import ANY_ACTOR, actor_params, message_for, thread_for, visible_arrivals
 from ..request_scope import actor, attachment_response
 
 bp = Blueprint("mailbox", __name__)
@@ -219,16 +219,6 @@ class _Dump:
         return [self.fn(r) for r in rows]
 
 
-class _DumpAll:
-    """A schema-like object for ``paginated`` that dumps the whole page in one call."""
-
-    def __init__(self, fn):
-        self.fn = fn
-
-    def dump(self, rows, many=True):
-        return self.fn(list(rows))
-
-
 @bp.get("/mailbox/mailThreads")
 @login_required
 def list_threads():
@@ -236,11 +226,8 @@ def list_threads():
     page = inbox_page(db_session(), actor(), request.args.get("q") or "", request.args.get("include_auto") in ("1", "true"), start, limit,
                       needs_deal_choice=request.args.get("needs_deal_choice") in ("1", "true"),
                       with_total=request.args.get("include_total") in ("1", "true"),
-                      filters=read_filters(db_session(), actor(), request.args))
-    rows = prepared("threads", lambda dialect: select(*THREAD_COLUMNS).where(ids_in(MailThread.id, dialect)))
-    by_id = {t.id: t for t in db_session().execute(rows, {"ids": page.ids})} if page.ids else {}
-    threads = [by_id[i] for i in page.ids if i in by_id]
-    return ok(dump_threads(threads), additional={"pagination": pagination(start, limit, page.more, page.total)})
+                      filters=read_filters(db_session(), actor(), request.args), columns=THREAD_COLUMNS)
+    return ok(dump_threads(page.rows), additional={"pagination": pagination(start, limit, page.more, page.total)})
 
 
 @bp.get("/mailbox/mailThreads/<int:thread_id>")
@@ -255,10 +242,10 @@ def thread_messages(thread_id: int):
     thread = thread_for(db_session(), actor(), thread_id)
     include_body = request.args.get("include_body") in ("1", "true")
     # Lists leave the bodies in the database unless asked for: they can be megabytes per message.
-    query = message_rows(select(MailMessage).where(MailMessage.thread_id == thread.id,
-                                                   MailMessage.deleted_at.is_(None))
-                         .order_by(MailMessage.sent_at, MailMessage.id), include_body)
-    return ok(dump_messages(db_session().execute(query).all(), include_body))
+    query = prepared(("thread messages", include_body), lambda _dialect: message_rows(select(MailMessage).where(
+        MailMessage.thread_id == bindparam("thread_id"), MailMessage.deleted_at.is_(None))
+        .order_by(MailMessage.sent_at, MailMessage.id), include_body))
+    return ok(dump_messages(db_session().execute(query, {"thread_id": thread.id}).all(), include_body))
 
 
 @bp.patch("/mailbox/mailThreads/<int:thread_id>")
@@ -361,10 +348,16 @@ def delete_message(message_id: int):
 
 
 def _item_messages(item_type: str, model):
+    def build(_dialect):  # for any actor and item (visibility.ANY_ACTOR), built once
+        linked = threads.linked_messages(ANY_ACTOR, item_type, bindparam("item_id", type_=BigInteger))
+        return message_rows(linked).offset(bindparam("start")).limit(bindparam("limit"))
+
     def view(item_id: int):
         get_or_404(model, item_id, item_type)
-        query = message_rows(threads.linked_messages(actor(), item_type, item_id))
-        return paginated(query, _DumpAll(dump_messages), as_rows=True)
+        start, limit = paging()
+        rows = db_session().execute(prepared(("item messages", item_type), build), {
+            **actor_params(actor()), "item_id": item_id, "start": start, "limit": limit + 1}).all()
+        return ok(dump_messages(rows[:limit]), additional={"pagination": pagination(start, limit, len(rows) > limit)})
     view.__name__ = f"{item_type}_mail_messages"
     return login_required(view)
 

@@ -2,17 +2,17 @@
 list exactly this; what a search means and how it finds messages is backend/domain/search.py."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..models import MailMessage, MailThread
 from . import search, sql
 from .actor import Actor
 from .inbox_filters import InboxFilters, conditions as filter_conditions
-from .visibility import visibility_parts, visible_threads
+from .visibility import ANY_ACTOR, actor_params, visibility_parts, visible_threads
 
 
 def escape_like(term: str) -> str:
@@ -140,6 +140,7 @@ class InboxPage:
     more: bool  # threads follow this page
     total: int | None  # all matching threads, when asked for (None past count_limit)
     more_than: int | None = None  # counting stopped at count_limit: there are more threads than this
+    rows: list = field(default_factory=list)  # inbox_page(columns=...): the page's threads as rows, in order
 
     @property
     def known_total(self) -> int | None:
@@ -152,7 +153,7 @@ class InboxPage:
 def inbox_page(session: Session, actor: Actor, term: str, include_auto: bool, start: int, limit: int, *,
                needs_deal_choice: bool = False, with_total: bool = False,
                count_limit: int | None = None, filters: InboxFilters | None = None,
-               prefix_last: bool = False) -> InboxPage:
+               prefix_last: bool = False, columns: tuple = ()) -> InboxPage:
     """One page of the inbox (or of a search in it, ranked by relevance then recency), for the API
     and the pages. A search that cannot be read raises a DomainError (400) saying why.
 
@@ -165,9 +166,15 @@ def inbox_page(session: Session, actor: Actor, term: str, include_auto: bool, st
 
     ``count_limit`` (the inbox page, not the API's exact ``include_total``): the inbox is counted
     up to that many threads; past it ``total`` is None and ``more_than`` says so. The count then
-    costs the same in a mailbox of any size."""
+    costs the same in a mailbox of any size.
+
+    ``columns`` (of MailThread, with its id): ``rows`` holds them for the page's threads (the
+    plain inbox reads them in the same statement as the page)."""
     found = search.parse(term, prefix_last=prefix_last) if clean_term(term) else None
     dialect = session.get_bind().dialect.name
+    if found is None and not filters:
+        return _plain_page(session, actor, include_auto, start, limit, needs_deal_choice, with_total, count_limit,
+                           columns)
 
     where = [MailThread.needs_deal_choice.is_(True)] if needs_deal_choice else []
     if filters:  # the inbox filters (backend/domain/inbox_filters.py)
@@ -176,17 +183,11 @@ def inbox_page(session: Session, actor: Actor, term: str, include_auto: bool, st
     def inbox(part=None):
         return inbox_threads(actor, found or "", include_auto, part=part, dialect=dialect, where=where)
 
-    def count(query, up_to: int | None = None):
-        query = query.order_by(None)
-        if up_to is not None:
-            query = query.with_only_columns(MailThread.id).limit(up_to + 1)
-        return select(func.count()).select_from(query.subquery()).scalar_subquery()
-
     if found is not None and found.matches_messages and not found.narrow and not with_total:  # the newest matches
         quick = _from_newest_matches(session, actor, found, dialect, _threads(actor, found, include_auto, None, where),
                                      start, limit)
         if quick is not None:
-            return InboxPage(start, quick[0], quick[1], None)
+            return _with_rows(session, InboxPage(start, quick[0], quick[1], None), columns)
     query = inbox()
     total = None
     if found is not None and with_total:
@@ -201,12 +202,68 @@ def inbox_page(session: Session, actor: Actor, term: str, include_auto: bool, st
     page = InboxPage(start, ids[:limit], len(ids) > limit, total)
     if with_total and page.known_total is None:
         if found is not None:  # a page past the end
-            page.total = session.scalar(select(count(query)))
+            page.total = session.scalar(select(_count(query)))
         else:  # two index ranges rather than the OR tested on every thread of the company
-            own, shared = (count(inbox(part), count_limit) for part in visibility_parts(actor))
-            page.total = session.scalar(select(own + shared))
-            if count_limit is not None and page.total > count_limit:
-                page.total, page.more_than = None, count_limit
+            own, shared = (_count(inbox(part), count_limit) for part in visibility_parts(actor))
+            _set_total(page, session.scalar(select(own + shared)), count_limit)
     elif with_total:
         page.total = page.known_total
+    return _with_rows(session, page, columns)
+
+
+def _with_rows(session: Session, page: InboxPage, columns: tuple) -> InboxPage:
+    """``page.rows``: ``columns`` of the page's threads, in the page's order (a search's pages)."""
+    if columns and page.ids:
+        query = sql.built_once(session, ("inbox rows", columns), lambda dialect: select(*columns).where(
+            sql.in_param(MailThread.id, "ids", dialect)))
+        by_id = {row.id: row for row in session.execute(query, {"ids": page.ids})}
+        page.rows = [by_id[i] for i in page.ids if i in by_id]
+    return page
+
+
+def _count(query: Select, up_to: int | None = None):
+    """The number of threads ``query`` finds (up to ``up_to`` + 1), as a scalar subquery."""
+    query = query.order_by(None)
+    if up_to is not None:
+        query = query.with_only_columns(MailThread.id).limit(up_to + 1)
+    return select(func.count()).select_from(query.subquery()).scalar_subquery()
+
+
+def _set_total(page: InboxPage, total: int, count_limit: int | None) -> None:
+    page.total = total
+    if count_limit is not None and total > count_limit:
+        page.total, page.more_than = None, count_limit
+
+
+def _plain_statements(include_auto: bool, needs_deal_choice: bool, count_limit: int | None, columns: tuple):
+    """The plain inbox's page (:start, :limit; ids, or ``columns`` of the page's threads looked up
+    by the ids picked first, in one statement) and its count, for any actor (ANY_ACTOR)."""
+    where = [MailThread.needs_deal_choice.is_(True)] if needs_deal_choice else []
+
+    def inbox(part=None):
+        return inbox_threads(ANY_ACTOR, "", include_auto, part=part, where=where)
+    ids = inbox().with_only_columns(MailThread.id).offset(bindparam("start")).limit(bindparam("limit"))
+    if columns:
+        picked = ids.subquery("page")
+        ids = (select(*columns).join(picked, picked.c.id == MailThread.id)
+               .order_by(MailThread.last_message_at.desc(), MailThread.id.desc()))
+    own, shared = (_count(inbox(part), count_limit) for part in visibility_parts(ANY_ACTOR))
+    return ids, select(own + shared)
+
+
+def _plain_page(session: Session, actor: Actor, include_auto: bool, start: int, limit: int,
+                needs_deal_choice: bool, with_total: bool, count_limit: int | None, columns: tuple) -> InboxPage:
+    """inbox_page without a search or filters (every list's first request): the same statements,
+    built once (sql.built_once) with the actor and the page as parameters."""
+    page_query, count_query = sql.built_once(
+        session, ("inbox page", include_auto, needs_deal_choice, count_limit, columns),
+        lambda _dialect: _plain_statements(include_auto, needs_deal_choice, count_limit, columns))
+    params = actor_params(actor)
+    found = session.execute(page_query, {**params, "start": start, "limit": limit + 1}).all()
+    rows = found[:limit] if columns else []
+    page = InboxPage(start, [row.id for row in found[:limit]], len(found) > limit, None, rows=rows)
+    if with_total:
+        page.total = page.known_total
+        if page.total is None:  # two index ranges rather than the OR tested on every thread of the company
+            _set_total(page, session.scalar(count_query, params), count_limit)
     return page

@@ -4,13 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import g, make_response, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, func, select
 
 from ..domain import inbox as inbox_rules, manual, reasons, threads as thread_rules
 from ..domain.identity import own_addresses
 from ..domain.inbox import clean_term, inbox_page, inbox_threads
 from ..domain.items import titles as item_titles
-from ..domain.sql import in_ids
+from ..domain.sql import built_once, in_param
 from ..domain.visibility import message_for, thread_for
 from ..mail.quotes import Segment, split_html, split_text
 from ..models import InboundRecord, MailMessage, MailThread, Participant, ThreadLink
@@ -115,9 +115,9 @@ def thread_rows(threads: list) -> list[ThreadRow]:
     owners = user_names(t.owner_id for t in threads if t.owner_id != g.user.id)
     links: dict[int, list] = {i: [] for i in ids}
     session = db_session()
-    for link in session.execute(select(*LIST_LINK_COLUMNS).where(
-            ThreadLink.company_id == g.company_id, in_ids(session, ThreadLink.thread_id, ids),
-            ThreadLink.removed.is_(False))):
+    for link in session.execute(built_once(session, "list links", lambda dialect: select(*LIST_LINK_COLUMNS).where(
+            ThreadLink.company_id == bindparam("company_id"), in_param(ThreadLink.thread_id, "ids", dialect),
+            ThreadLink.removed.is_(False))), {"company_id": g.company_id, "ids": ids}):
         links[link.thread_id].append(link)
     titles = item_titles(session, g.company_id, ((lk.item_type, lk.item_id) for found in links.values()
                                                  for lk in found))
@@ -127,9 +127,10 @@ def thread_rows(threads: list) -> list[ThreadRow]:
     own = [message_id for message_id, email, _name in newest.values() if email in mine]
     first_to: dict[int, tuple[str, str]] = {}
     if own:
-        for message_id, name, email in db_session().execute(
-                select(Participant.message_id, Participant.name, Participant.email)
-                .where(in_ids(session, Participant.message_id, own), Participant.role == "to").order_by(Participant.id)):
+        for message_id, name, email in session.execute(built_once(session, "list recipients", lambda dialect: select(
+                Participant.message_id, Participant.name, Participant.email).where(
+                in_param(Participant.message_id, "ids", dialect), Participant.role == "to").order_by(Participant.id)),
+                {"ids": own}):
             first_to.setdefault(message_id, (name, email))
     rows = []
     urls = _Urls()
@@ -145,6 +146,33 @@ def thread_rows(threads: list) -> list[ThreadRow]:
     return rows
 
 
+@dataclass
+class Conversations:
+    """One page of the threads linked to an item, newest first."""
+
+    rows: list
+    total: int
+    page: int
+    pages: int
+
+
+def page_statements(query: Select) -> tuple[Select, Select]:
+    """The count of ``query``'s threads (newest first) and one page of them (THREAD_LIST_COLUMNS,
+    :offset and :limit): built once, they run for any page."""
+    return (select(func.count()).select_from(query.order_by(None).subquery()),
+            query.with_only_columns(*THREAD_LIST_COLUMNS).offset(bindparam("offset")).limit(bindparam("limit")))
+
+
+def conversations(statements: tuple[Select, Select], params: dict, size: int) -> Conversations:
+    """The page (?page=, ``size`` threads) of the threads ``statements`` (page_statements) find
+    with ``params``."""
+    count, rows = statements
+    session, page = db_session(), page_number()
+    total = session.scalar(count, params)
+    threads = session.execute(rows, {**params, "offset": (page - 1) * size, "limit": size}).all()
+    return Conversations(thread_rows(threads), total, page, page_count(total, size))
+
+
 @bp.get("/inbox")
 @signin_required
 def inbox():
@@ -157,14 +185,11 @@ def inbox():
     # Read where they are defined (at call time), so there is one place to change them.
     size, count_limit = page_format.PAGE_SIZE, inbox_rules.PAGE_COUNT_LIMIT
     found = inbox_page(db_session(), actor(), term, include_auto, (page - 1) * size, size,
-                       with_total=not clean_term(term), count_limit=count_limit, filters=filters)
-    by_id = {t.id: t for t in db_session().execute(select(*THREAD_LIST_COLUMNS).where(
-        in_ids(db_session(), MailThread.id, found.ids)))} \
-        if found.ids else {}
-    threads = [by_id[i] for i in found.ids if i in by_id]
+                       with_total=not clean_term(term), count_limit=count_limit, filters=filters,
+                       columns=THREAD_LIST_COLUMNS)
     total = found.known_total
     pages = page_count(total, size) if total is not None else None
-    return render_template("web/inbox.html", rows=thread_rows(threads), term=term, include_auto=include_auto,
+    return render_template("web/inbox.html", rows=thread_rows(found.rows), term=term, include_auto=include_auto,
                            page=page, pages=pages, total=total, more_than=found.more_than, more=found.more,
                            filter_bar=filter_bar(term, include_auto, filters, filter_errors)), \
         400 if filter_errors else 200

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from flask import flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import BigInteger, and_, bindparam, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..api.schemas import STAGES, DealSchema, LeadSchema, OrganizationSchema, PersonSchema, ProjectSchema
@@ -18,14 +18,15 @@ from ..domain.errors import DomainError
 from ..domain.inbox import escape_like
 from ..domain.editing import save_item, save_person
 from ..domain.items import item_for
-from ..domain.visibility import threads_linked_to, visible_threads
+from ..domain.sql import built_once
+from ..domain.visibility import ANY_ACTOR, actor_params, threads_linked_to, visible_threads
 from ..models import Deal, Lead, MailThread, Organization, Person, PersonEmail, Project, ThreadLink, User
 from ..models.crm import DEAL_STATUSES
 from ..request_scope import actor, db_session, item_bcc_address
 from .auth import signin_required
 from .blueprint import bp
 from .format import PAGE_SIZE, page_count, page_number
-from .inbox import THREAD_LIST_COLUMNS, thread_rows
+from .inbox import Conversations, conversations, page_statements
 from .lookup import person_names, user_names
 
 
@@ -68,26 +69,11 @@ SORTS = ("name", "owner", "value", "activity", "created")
 CHOICES_LIMIT = 500
 
 
-@dataclass
-class Conversations:
-    """One page of the threads linked to an item, newest first."""
-
-    rows: list
-    total: int
-    page: int
-    pages: int
-
-
-def _page_of(query) -> Conversations:
-    total = db_session().scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    page = page_number()
-    threads = db_session().execute(query.with_only_columns(*THREAD_LIST_COLUMNS)
-                                   .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
-    return Conversations(thread_rows(threads), total, page, page_count(total, PAGE_SIZE))
-
-
 def linked_threads(item_type: str, item_id: int) -> Conversations:
-    return _page_of(threads_linked_to(actor(), item_type, item_id))
+    """Its statements built once for any actor and item (visibility.ANY_ACTOR, sql.built_once)."""
+    statements = built_once(db_session(), ("linked threads", item_type), lambda _dialect: page_statements(
+        threads_linked_to(ANY_ACTOR, item_type, bindparam("item_id", type_=BigInteger))))
+    return conversations(statements, {**actor_params(actor()), "item_id": item_id}, PAGE_SIZE)
 
 
 def organization_threads(org_id: int) -> Conversations:
@@ -98,8 +84,9 @@ def organization_threads(org_id: int) -> Conversations:
                 select(Person.id).where(Person.company_id == g.company_id, Person.organization_id == org_id))),
             and_(ThreadLink.item_type == "deal", ThreadLink.item_id.in_(
                 select(Deal.id).where(Deal.company_id == g.company_id, Deal.organization_id == org_id)))))
-    return _page_of(visible_threads(actor()).where(MailThread.id.in_(links), MailThread.message_count > 0)
-                    .order_by(MailThread.last_message_at.desc(), MailThread.id.desc()))
+    return conversations(page_statements(visible_threads(actor()).where(
+        MailThread.id.in_(links), MailThread.message_count > 0)
+        .order_by(MailThread.last_message_at.desc(), MailThread.id.desc())), {}, PAGE_SIZE)
 
 
 def _organization_name(org_id: int | None) -> str:
