@@ -55,9 +55,12 @@ system-deps:
 test-deps: $(VENV)/.installed-test system-deps
 
 ## make test: install what tests need (Python extras, Chromium, Node packages) and run the suite.
-test: test-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: test-python
 	npm test --silent
+
+## make test-python: the Python suite alone (.ci/run runs it on PostgreSQL beside `make test`).
+test-python: test-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## make lock: re-resolve the pins (runtime, runtime + test extra, tools) from pyproject.toml
 ## and requirements/tools.in, for Python 3.11+ on any platform, with hashes.

@@ -18,6 +18,7 @@ from backend.config import Settings
 from backend.models import Company, Deal, Lead, Person, PersonEmail, Project, User
 from backend.services import Services
 from .conftest import free_port
+from .isolation import database_name
 
 MAIL_DOMAIN = "bcc.test"
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/x"
@@ -255,7 +256,7 @@ def empty_postgres_url():
         base = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
     from sqlalchemy import text
 
-    name = "smartbcc_cli_test"
+    name = database_name("smartbcc_cli_test")
     admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:

@@ -15,6 +15,8 @@ from backend.migrate import alembic_config, downgrade, upgrade
 from backend.models import Base
 from backend.models.mail import is_search_object
 
+from .isolation import database_name
+
 PG_ENV = "TEST_DATABASE_URL"
 
 
@@ -37,7 +39,7 @@ def postgres_url():
     base = os.environ.get(PG_ENV) or os.environ.get("TEST_POSTGRES_ADMIN_URL") or LOCAL_PG
     if not base.startswith("postgresql"):
         base = LOCAL_PG
-    name = "smartbcc_migrations_test"
+    name = database_name("smartbcc_migrations_test")
     admin = create_engine(_sqlalchemy_url(base), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -177,5 +179,31 @@ def test_a_database_stamped_0005_by_the_release_without_0004_gets_the_scale_inde
             messages = {ix["name"] for ix in inspector.get_indexes("mail_messages")}
             assert "ix_mail_messages_subject_trgm" in messages
         upgrade(fresh_url)  # at head: nothing more to do
+    finally:
+        engine.dispose()
+
+
+def test_0023_moves_unused_old_default_thresholds_only(fresh_url):
+    """Companies not linking automatically get the new default; one that links automatically keeps
+    the threshold its admin saw."""
+    from sqlalchemy.orm import Session
+
+    from backend.accounts import create_company
+
+    upgrade(fresh_url, "0022")
+    engine = make_engine(fresh_url)
+    try:
+        with Session(engine) as session:
+            ids = [create_company(session, name, f"{name.lower()}.example").company.id
+                   for name in ("Asks", "Auto", "Chose")]
+            session.commit()
+        with engine.begin() as conn:
+            for company_id, policy, threshold in zip(ids, ("ask", "auto_when_confident", "ask"), (0.8, 0.8, 0.7)):
+                conn.execute(text("UPDATE companies SET deal_choice_policy = :p, deal_choice_threshold = :t "
+                                  "WHERE id = :id"), {"p": policy, "t": threshold, "id": company_id})
+        upgrade(fresh_url)
+        with engine.connect() as conn:
+            rows = dict(conn.execute(text("SELECT id, deal_choice_threshold FROM companies")).all())
+        assert [rows[i] for i in ids] == [0.9, 0.8, 0.7]
     finally:
         engine.dispose()

@@ -15,6 +15,8 @@ from backend.pipeline import runner
 from backend.pipeline.persist import Persist
 from backend.pipeline.thread import Thread
 
+from ..isolation import redis_url
+
 
 def _mail(n: int, buyer: int | None = None) -> bytes:
     # Each mail to a buyer of its own by default: two batches creating one contact wait on each other.
@@ -212,7 +214,7 @@ def test_two_workers_running_every_task_process_each_record_once(services, accep
     assert set(results["A"] + results["B"]) <= {"processed", "claimed"}
 
 
-BROKER = "redis://127.0.0.1:6379/9"  # this test's own Redis database (flushed)
+BROKER = redis_url(9)  # this run's own Redis database (tests/isolation.py), flushed
 
 
 def test_a_real_worker_drains_the_waiting_records_with_one_task(services, settings, accept, monkeypatch):

@@ -17,9 +17,10 @@ from backend.app import create_app
 from backend.models import InboundRecord, MailMessage, SentAnnouncement
 from backend.services import Services
 
+from ..isolation import redis_url
 from .conftest import GUARD_SOURCE, sent_mail
 
-BROKER = "redis://127.0.0.1:6379/14"
+BROKER = redis_url(14)  # this run's own Redis database (tests/isolation.py), flushed
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -32,7 +33,7 @@ def redis_broker():
         client.ping()
     except redis.exceptions.ConnectionError:
         pytest.fail("Redis must run at 127.0.0.1:6379 for this test (.ci/run starts it)")
-    client.flushdb()  # db 14 belongs to these tests: no stale tasks from an earlier run
+    client.flushdb()  # the database belongs to this run: no stale tasks from an earlier test
     yield client
     client.flushdb()
     client.close()

@@ -9,6 +9,8 @@ from sqlalchemy import create_engine, inspect, text
 from backend.migrate import downgrade, upgrade
 from backend.models import Base
 
+from ..isolation import database_name
+
 TABLES = {"mailbox_connections", "sent_announcements"}
 
 
@@ -23,7 +25,7 @@ def scratch_url(tmp_path, database_url):
         yield f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
         return
     admin = _engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
-    name = "test_h6b_migrate"
+    name = database_name("test_h6b_migrate")
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
         conn.execute(text(f"CREATE DATABASE {name}"))

@@ -14,12 +14,13 @@ from backend.migrate import upgrade
 from backend.services import Services
 
 from ..conftest import free_port
+from ..isolation import database_name
 from .tcp_proxy import CuttableProxy
 
 # PostgreSQL is what has outages in production; this test always runs against
 # the machine's server (the same one CI uses), in a database of its own.
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
-DB_NAME = "smartbcc_outage_test"
+DB_NAME = database_name("smartbcc_outage_test")
 
 
 @pytest.fixture

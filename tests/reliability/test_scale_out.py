@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from .. import isolation
 from ..conftest import free_port
 from .procs import process_env, smartbcc_exe, start, stop
 
@@ -23,7 +24,7 @@ def test_two_web_two_smtp_one_database(services, settings, acme, tmp_path):
     import sys
     import subprocess
 
-    redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+    redis_url = isolation.redis_url(13)
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
@@ -66,7 +67,7 @@ def test_two_web_two_smtp_one_database(services, settings, acme, tmp_path):
             seen = {}
             for port in web_ports:
                 response = requests.get(f"http://127.0.0.1:{port}/api/v1/mailbox/mailThreads",
-                                        params={"limit": 500}, headers=acme.auth, timeout=10)
+                                        params={"limit": 500}, headers=acme.auth, timeout=30)
                 assert response.status_code == 200, response.text
                 seen[port] = sorted(t["subject"] for t in response.json()["data"])
             if all(len(v) >= MESSAGES for v in seen.values()):

@@ -10,6 +10,7 @@ from backend.intake.smtp import start_controller
 from backend.ratelimit import Limit, RateLimiter
 from backend.services import Services
 
+from .. import isolation
 from ..conftest import free_port
 
 
@@ -75,9 +76,7 @@ def test_api_user_limit_answers_429_with_retry_after(limited, acme, globex):
 
 
 def test_limits_are_shared_through_redis_by_processes(settings):
-    import os
-
-    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    url = isolation.redis_url(15)
     first, second = RateLimiter(url), RateLimiter(url)
     first.counter.redis.flushdb()
     limit = Limit(3, 60)
