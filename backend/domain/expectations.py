@@ -89,7 +89,7 @@ def _stored_copies(session: Session, company_id: int, user_id: int,
     return found
 
 
-def forget_copy(session: Session, message: MailMessage) -> None:
+def forget_deleted(session: Session, message: MailMessage) -> None:
     """The rep deleted a logged copy: its announcement keeps only its times (for the admins' p50
     and p90), not the subject and recipients the add-in sent, which are text of the mail."""
     session.execute(update(SentAnnouncement).where(

@@ -103,7 +103,7 @@ def _purge(session: Session, message: MailMessage) -> set[str]:
     message.subject = message.snippet = message.sender_name = ""
     message.participants.clear()
     message.attachments.clear()
-    expectations.forget_copy(session, message)
+    expectations.forget_deleted(session, message)
     return {d for d in digests if d}
 
 
