@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from ..models import MailMessage, MailThread
@@ -183,6 +183,12 @@ def inbox_page(session: Session, actor: Actor, term: str, include_auto: bool, st
     def inbox(part=None):
         return inbox_threads(actor, found or "", include_auto, part=part, dialect=dialect, where=where)
 
+    if found is not None and dialect == "postgresql" and not with_total:
+        # A search page reads few rows, but when the GIN index guesses thousands of matches the
+        # planner goes parallel, and starting the workers costs 8-11 ms for ~1 ms of work (a word
+        # that matches nothing at 3,000,000 messages: 42 ms). For this transaction only; the exact
+        # total (include_total=1), which reads every match, keeps them.
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     if found is not None and found.matches_messages and not found.narrow and not with_total:  # the newest matches
         quick = _from_newest_matches(session, actor, found, dialect, _threads(actor, found, include_auto, None, where),
                                      start, limit)
