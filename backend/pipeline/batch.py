@@ -22,9 +22,15 @@ from sqlalchemy.orm import Session
 from ..domain import autolink, linkrules
 from ..domain.identity import company_user_ids
 from ..intake.checks import accepted_user
-from ..models import MailMessage, PersonEmail, SentAnnouncement, User
+from ..models import MailMessage, MailThread, PersonEmail, SentAnnouncement, User
 
 _MISSING = object()
+
+
+def _fold(value: str) -> str:
+    """A subject or Message-ID as compared here: in any case, and with NUL as the column stores it
+    (models.base.Str), so a match in the database is never missed in memory."""
+    return value.replace("\x00", "\ufffd").lower()
 
 
 class BatchLookups:
@@ -32,11 +38,18 @@ class BatchLookups:
         self._senders: dict[tuple[int, str], int | None] = {}   # accepted sender -> user id
         self._users: dict[tuple[int, str], int | None] = {}     # address -> company user id
         self._persons: dict[tuple[int, str], int | None] = {}   # address -> contact person id
-        self._messages: dict[tuple[int, str], int | None] = {}  # dedupe key -> stored message id
+        self._messages: dict[tuple[int, str], int | MailMessage | None] = {}  # dedupe key -> stored id
         self._names: dict[tuple[int, int], str | None] = {}      # contact person id -> name (None: gone)
         self._items: dict[tuple[int, int], tuple] = {}           # person id -> (leads, projects, open deals)
         self._addressed: dict[tuple[int, tuple[str, int]], linkrules.Item | None] = {}  # (kind, id) -> item
         self._announced: dict[tuple[int, int], bool] = {}        # user -> has announcements not logged
+        # Set by the runner: persist leaves each message unflushed until the batch's end (``pending``).
+        self.defer_writes = False
+        self._pending_subjects: set[tuple[int, str]] = set()     # threads the batch stored to, by subject
+        self._pending_ids: set[tuple[int, str]] = set()          # Message-IDs of the batch's messages
+        self._unwritten: list = []                               # their contexts, not written yet
+        self._stored_subjects: dict[int, set[str]] = {}          # the batch's subjects with a thread
+        self._stored_ids: dict[int, set[str]] = {}               # its referenced Message-IDs stored
 
     # --- the accepted sender (stage authorize) --------------------------------------------------
 
@@ -93,6 +106,10 @@ class BatchLookups:
     def stored_copy(self, session: Session, company_id: int, key: str) -> MailMessage | None:
         """The message already stored under ``key`` in this company, if any."""
         message_id = self._messages.get((company_id, key), _MISSING)
+        if isinstance(message_id, MailMessage):  # stored earlier in this batch (``pending``)
+            if message_id.id is None:
+                session.flush()  # a duplicate names the copy it is of
+            return message_id
         if message_id is _MISSING:
             message = session.scalar(select(MailMessage).where(
                 MailMessage.company_id == company_id, MailMessage.dedupe_key == key))
@@ -102,6 +119,57 @@ class BatchLookups:
 
     def message_stored(self, company_id: int, key: str, message_id: int) -> None:
         self._messages[(company_id, key)] = message_id
+
+    # --- what the batch wrote and has not flushed (stages thread, persist) ----------------------
+
+    def stored(self, ctx, thread_subject: str, unwritten: bool) -> None:
+        """The message ``ctx`` stored: known to ``stored_copy`` by its key, and to ``may_join_batch``
+        by its Message-ID and its thread. ``unwritten`` (``defer_writes``): still in the session only,
+        until ``take_unwritten`` hands it to ``persist.written``."""
+        message = ctx.message
+        self._messages[(ctx.company_id, message.dedupe_key)] = message
+        self._pending_subjects.add((ctx.company_id, _fold(thread_subject)))
+        if message.message_id_header:
+            self._pending_ids.add((ctx.company_id, _fold(message.message_id_header)))
+        if unwritten:
+            self._unwritten.append(ctx)
+
+    def prefetch_threads(self, session: Session, company_id: int, subjects: Iterable[str],
+                         message_ids: Iterable[str]) -> None:
+        """Which of the batch's subjects have a thread and which of the Message-IDs its mails refer
+        to are stored, whoever may see them, in two queries (``nothing_to_join``)."""
+        subjects, message_ids = sorted(set(filter(None, subjects))), sorted(set(filter(None, message_ids)))
+        with session.no_autoflush:
+            found = session.scalars(select(MailThread.normalized_subject).where(
+                MailThread.company_id == company_id, MailThread.normalized_subject.in_(subjects))) if subjects else []
+            self._stored_subjects[company_id] = {_fold(x) for x in found}
+            found = session.scalars(select(MailMessage.message_id_header).where(
+                MailMessage.company_id == company_id, MailMessage.message_id_header.in_(message_ids))) \
+                if message_ids else []
+            self._stored_ids[company_id] = {_fold(x) for x in found}
+
+    def nothing_to_join(self, company_id: int, normalized_subject: str, message_ids: Iterable[str]) -> bool:
+        """True when no thread has this subject and no message one of these ids (as prefetched, and
+        nothing the batch stored since shares them: ``may_join_batch``): the thread stage's lookups
+        would find nothing, and are not run. False when not prefetched."""
+        subjects, ids = self._stored_subjects.get(company_id), self._stored_ids.get(company_id)
+        if subjects is None or ids is None:
+            return False
+        return _fold(normalized_subject) not in subjects and not any(_fold(i) in ids for i in message_ids)
+
+    def take_unwritten(self) -> list:
+        """The contexts whose messages persist left for the batch to write (and forgets them)."""
+        taken, self._unwritten = self._unwritten, []
+        return taken
+
+    def may_join_batch(self, company_id: int, normalized_subject: str, message_ids: Iterable[str]) -> bool:
+        """Whether a thread lookup for this subject and these Message-IDs could find what the batch
+        stored (``stored``): only a thread of the same subject or a message with one of these ids
+        can be found (stage thread), and what the batch has not written is written first if so.
+        Otherwise the lookup runs without flushing (or not at all: ``nothing_to_join``), and the
+        batch's writes go out together at its end."""
+        return ((company_id, _fold(normalized_subject)) in self._pending_subjects
+                or any((company_id, _fold(i)) in self._pending_ids for i in message_ids))
 
     # --- the contacts' names and items (stage links) -------------------------------------------
 
@@ -143,7 +211,8 @@ class BatchLookups:
         keys = list(dict.fromkeys(keys))
         wanted = [k for k in keys if (company_id, k) not in self._addressed]
         if wanted:
-            found = {item.key: item for item in autolink.addressed_items(session, company_id, wanted)}
+            with session.no_autoflush:  # the pipeline writes no deals or leads: nothing to flush first
+                found = {item.key: item for item in autolink.addressed_items(session, company_id, wanted)}
             for key in wanted:
                 self._addressed[(company_id, key)] = found.get(key)
         return [item for item in (self._addressed[(company_id, k)] for k in keys) if item is not None]
@@ -158,7 +227,8 @@ class BatchLookups:
         ``expectations.not_logged`` settles such a pair from the stored copy when it lists them."""
         key = (company_id, user_id)
         if key not in self._announced:
-            self._announced[key] = session.scalar(select(SentAnnouncement.id).where(
-                SentAnnouncement.company_id == company_id, SentAnnouncement.user_id == user_id,
-                SentAnnouncement.logged_at.is_(None)).limit(1)) is not None
+            with session.no_autoflush:  # the pipeline writes no announcement before it asks
+                self._announced[key] = session.scalar(select(SentAnnouncement.id).where(
+                    SentAnnouncement.company_id == company_id, SentAnnouncement.user_id == user_id,
+                    SentAnnouncement.logged_at.is_(None)).limit(1)) is not None
         return self._announced[key]

@@ -27,7 +27,7 @@ class Contacts:
             ctx.decide(self.name, "skipped", f"Automatic mail ({ctx.parsed.auto_kind}): nobody in it becomes a contact.")
             return
         created, machines = [], []
-        new: dict[str, Person] = {}  # address -> the person made for it
+        new: dict[str, str] = {}  # address -> the name of the person made for it
         for p in ctx.participants:
             if not p.external or p.person_id is not None or p.address.key in new:
                 continue
@@ -37,20 +37,26 @@ class Contacts:
                     machines.append(p.address.key)
                 continue
             name = (p.address.name or "").strip().strip("'\"")[:200] or name_from_address(p.address.key)
-            new[p.address.key] = Person(company_id=ctx.company_id, name=name, owner_id=ctx.user.id)
+            new[p.address.key] = name
             created.append(f"{name} <{p.address.key}>")
         if new:
-            # The persons in one flush, their addresses in one INSERT (no row read back).
-            ctx.session.add_all(new.values())
-            ctx.session.flush()
-            ctx.session.execute(insert(PersonEmail), [
-                {"company_id": ctx.company_id, "person_id": person.id, "email": email, "primary": True}
-                for email, person in new.items()])
-            for email, person in new.items():
-                ctx.lookups.person_created(ctx.company_id, email, person.id, person.name or "")
+            # The persons in one INSERT (their ids read back in order), their addresses in another;
+            # nothing else the session holds is flushed (a batch writes its messages at its end).
+            persons = Person.__table__
+            with ctx.session.no_autoflush:
+                ids = ctx.session.execute(
+                    insert(persons).returning(persons.c.id, sort_by_parameter_order=True),
+                    [{"company_id": ctx.company_id, "name": name, "owner_id": ctx.user.id} for name in new.values()],
+                ).scalars().all()
+                made = dict(zip(new, ids))
+                ctx.session.execute(insert(PersonEmail.__table__), [
+                    {"company_id": ctx.company_id, "person_id": made[email], "email": email, "primary": True}
+                    for email in new])
+            for email, name in new.items():
+                ctx.lookups.person_created(ctx.company_id, email, made[email], name)
             for p in ctx.participants:
-                if p.address.key in new:
-                    p.person_id = new[p.address.key].id
+                if p.address.key in made:
+                    p.person_id = made[p.address.key]
         skipped = (" Mail server addresses never become contacts: " + ", ".join(machines) + ".") if machines else ""
         if created:
             ctx.decide(self.name, "created",

@@ -48,26 +48,42 @@ class Persist:
             ctx.session.add(thread)  # the thread stage left it out of the session until now
         ctx.session.add(message)
         threads.add_message(thread, message)
-        ctx.session.flush()
         ctx.message = message
-        ctx.lookups.message_stored(ctx.company_id, ctx.dedupe_key, message.id)
-        if ctx.participants:
-            # All of them in one INSERT, none read back (the table's: every row with the same
-            # columns, where the ORM's bulk insert would split the rows by which ids are None).
-            ctx.session.execute(insert(Participant.__table__), [
-                {"company_id": ctx.company_id, "message_id": message.id, "role": p.role,
-                 "email": p.address.key[:320], "name": (p.address.name or "")[:200],
-                 "person_id": p.person_id, "user_id": p.user_id} for p in ctx.participants])
         # The add-in announced this mail: its expectation is met (backend/domain/expectations.py).
         # Not asked when the rep has nothing announced waiting (asked once per batch).
-        if ctx.lookups.announcements_waiting(ctx.session, ctx.company_id, ctx.user.id):
+        announced = ctx.lookups.announcements_waiting(ctx.session, ctx.company_id, ctx.user.id)
+        ctx.decide(self.name, "stored", "Logged.", message_id=None, thread_id=None)  # ids: ``written``
+        # A batch writes its messages together at its end (the runner calls ``written``).
+        later = ctx.lookups.defer_writes and not announced
+        ctx.lookups.stored(ctx, thread.normalized_subject, unwritten=later)
+        if later:
+            return
+        written(ctx.session, [ctx])
+        if announced:
             expectations.settle(ctx.session, ctx.company_id, ctx.user.id, ref=parsed.smartbcc_ref,
                                 message_ids=[parsed.message_id, view.message_id], message_pk=message.id,
                                 now=datetime.now(timezone.utc))
-        # Set after the lookups above; in a batch it goes out with the runner's own update of the record.
+
+
+def written(session, contexts: list[Context]) -> None:
+    """Flushes the stored messages of ``contexts`` (with their threads, links and attachments, one
+    INSERT per table), then writes all their participants in one INSERT and gives each record and
+    decision its message's id. Persist calls it for its own message; a batch for all of its own."""
+    session.flush()
+    rows = [{"company_id": ctx.company_id, "message_id": ctx.message.id, "role": p.role,
+             "email": p.address.key[:320], "name": (p.address.name or "")[:200],
+             "person_id": p.person_id, "user_id": p.user_id}
+            for ctx in contexts for p in ctx.participants]
+    if rows:
+        # The table's INSERT, none read back (every row with the same columns, where the ORM's bulk
+        # insert would split the rows by which ids are None).
+        session.execute(insert(Participant.__table__), rows)
+    for ctx in contexts:
+        message = ctx.message
+        ctx.lookups.message_stored(ctx.company_id, ctx.dedupe_key, message.id)
         ctx.record.message_id = message.id
-        ctx.decide(self.name, "stored", "Logged.",
-                   message_id=message.id, thread_id=thread.id)
+        stored = next(d for d in reversed(ctx.decisions) if d["stage"] == Persist.name)
+        stored.update(message_id=message.id, thread_id=message.thread_id)
 
 
 def _attachments(ctx: Context):

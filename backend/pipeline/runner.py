@@ -52,9 +52,10 @@ from .dedupe import Dedupe, dedupe_key
 from .links import Links
 from .parse import Parse
 from .participants import Participants, list_participants
+from . import persist
 from .persist import Persist
 from .route import Route
-from .thread import Thread
+from .thread import Thread, lookup_keys
 from .unwrap import UnwrapForward
 from .visibility import Visibility
 
@@ -229,6 +230,9 @@ def _process_together(services, record_ids: list[int], claim: bool = False,
         #    (a later record's first query would flush each on its own).
         if ready:
             search_index.defer(session)
+        # Persist leaves each message in the session: the batch's messages, threads, links and
+        # participants go out together after the last record (persist.written), one INSERT per table.
+        lookups.defer_writes = True
         finished: list[tuple[Context, str, dict]] = []
         for ctx in ready:
             try:
@@ -239,6 +243,9 @@ def _process_together(services, record_ids: list[int], claim: bool = False,
             done[ctx.record.id] = status
             if ctx.commit_now:
                 break
+        unwritten = lookups.take_unwritten()
+        if unwritten:  # a failure here has no record to blame: process_batch runs each alone
+            persist.written(session, unwritten)
         for ctx, status, held in finished:
             _finish(ctx, status, held)
         if ready:
@@ -286,7 +293,8 @@ def _run_stages(ctx: Context, stages) -> bool:
 
 
 def _prefetch(session, contexts: list[Context]) -> None:
-    """The batch's participants (company users, contacts) and dedupe keys, in a few queries."""
+    """The batch's participants (company users, contacts), dedupe keys and the conversations its
+    mails could join (by subject or Message-ID), in a few queries."""
     by_company: dict[int, list[Context]] = {}
     for ctx in contexts:
         by_company.setdefault(ctx.company_id, []).append(ctx)
@@ -295,6 +303,9 @@ def _prefetch(session, contexts: list[Context]) -> None:
                   for p in list_participants(ctx.view, ctx.settings.mail_domain)[0]}
         group[0].lookups.prefetch_people(session, company_id, emails)
         group[0].lookups.prefetch_messages(session, company_id, (dedupe_key(ctx) for ctx in group))
+        keys = [lookup_keys(ctx.view) for ctx in group]
+        group[0].lookups.prefetch_threads(session, company_id, (subject for subject, _ids in keys),
+                                          (i for _subject, ids in keys for i in ids))
 
 
 def _hold_changes(session, record: InboundRecord) -> dict:

@@ -9,9 +9,17 @@ from ..mail.forwards import strip_subject_prefixes
 from ..models import MailMessage, MailThread, Participant
 from ..domain.actor import Actor
 from ..domain.visibility import visibility_parts
+from . import persist
 from .context import Context
 
 SUBJECT_WINDOW = timedelta(days=30)
+
+
+def lookup_keys(view) -> tuple[str, list[str]]:
+    """What a mail's conversation is looked up by: its subject without prefixes, and the
+    Message-IDs it refers to (In-Reply-To, References)."""
+    normalized = strip_subject_prefixes(view.subject or "").strip().lower()[:900]
+    return normalized, [i for i in (view.in_reply_to + view.references) if i][:100]
 
 
 class Thread:
@@ -19,10 +27,22 @@ class Thread:
 
     def run(self, ctx: Context) -> None:
         view = ctx.view
-        normalized = strip_subject_prefixes(view.subject or "").strip().lower()[:900]
+        normalized, ids = lookup_keys(view)
+        # What the batch stored and has not written (persist, ``defer_writes``) can only be found
+        # by these lookups when it shares the subject or a Message-ID: then it is written first.
+        lookups = ctx.lookups
+        if lookups.defer_writes:
+            if not lookups.may_join_batch(ctx.company_id, normalized, ids):
+                if lookups.nothing_to_join(ctx.company_id, normalized, ids):  # (the batch asked once)
+                    return self._new(ctx, view, normalized)
+                with ctx.session.no_autoflush:
+                    return self._find(ctx, view, normalized, ids)
+            persist.written(ctx.session, lookups.take_unwritten())
+        return self._find(ctx, view, normalized, ids)
+
+    def _find(self, ctx: Context, view, normalized: str, ids: list[str]) -> None:
         # Only a conversation the mail's owner may see is joined (a colleague's private one is not).
         visible = or_(*visibility_parts(Actor.of(ctx.user)))
-        ids = [i for i in (view.in_reply_to + view.references) if i][:100]
         if ids:
             thread = ctx.session.scalar(
                 select(MailThread).join(MailMessage, MailMessage.thread_id == MailThread.id).where(
@@ -49,6 +69,9 @@ class Thread:
                 return self._join(ctx, thread, "subject",
                                   f"Same subject and someone in common within {SUBJECT_WINDOW.days} days: "
                                   "part of the same conversation.")
+        return self._new(ctx, view, normalized)
+
+    def _new(self, ctx: Context, view, normalized: str) -> None:
         auto = bool(ctx.parsed.auto_kind)
         ctx.thread = MailThread(company_id=ctx.company_id, owner_id=ctx.user.id,
                                 subject=(view.subject or "")[:998], normalized_subject=normalized,
@@ -64,5 +87,6 @@ class Thread:
     def _join(self, ctx: Context, thread: MailThread, outcome: str, reason: str) -> None:
         ctx.thread = thread
         ctx.new_thread = False
-        ctx.session.flush()
+        if not ctx.lookups.defer_writes:  # a batch writes at its end (persist)
+            ctx.session.flush()
         ctx.decide(self.name, outcome, reason, thread_id=thread.id)
