@@ -70,32 +70,51 @@ def inbox_threads(actor: Actor, term: str | search.Query = "", include_auto: boo
 # A search page is read from the newest matches while it lies within this many threads (whole
 # windows); a deeper page ranks all the matches (the same order, search.py).
 QUICK_THREADS = 2_000
-# PostgreSQL: the first range of message ids a search reads from the newest down (then 4 times
-# wider each time): a common word fills its page from it, a rarer one takes a few wider ranges,
-# each read through the GIN index and the range together (only the matches' rows are read).
-FIRST_SPAN = 4_096
-LAST_RANGE = 2  # PostgreSQL: after the ranges of 4,096, 16,384 and 65,536 ids, all matches are ranked
+# PostgreSQL: the range of message ids a search reads first, from the newest down, through the
+# GIN index and the range together (only the matches' rows are read), up to 16 rows a thread the
+# page needs. Each range costs the term's whole GIN bitmap (~5 ms for a word in 2.5 % of 1,000,000
+# messages), and each row read ~10 us (a page from the OS cache), so one range should hold the
+# page: 49,152 ids hold a word in 2.5 % of the mail's first 100 visible threads (bench/mailbox.py).
+# A next range is sized from the threads found so far (times MARGIN), up to MAX_SPAN ids: the
+# planner guesses a phrase's matches from its words as if unrelated (553 for 27,346 of "statement
+# of work") and, past ~60,000 ids, read every candidate's row rather than those in the range
+# (0.5 s). A term whose matches, judged from the ids read, number at most FEW_MATCHES is ranked all
+# at once (one statement) instead, as is one that has not filled its page after MAX_READS ranges
+# (its matches mostly in threads the user does not see).
+FIRST_SPAN = 49_152
+MAX_SPAN = 49_152
+MARGIN = 1.5
+FEW_MATCHES = 2_000
+MAX_READS = 4
 
 
-def _from_newest_matches(session: Session, actor: Actor, found: search.Query, dialect: str, threads: Select,
-                         start: int, limit: int) -> tuple[list[int], bool] | None:
-    """A search page (ids, more) in search.py's order, read from the newest matches: the matching
-    visible threads newest match first, up to the end of the last window the page reaches into
-    (and one more thread, for ``more``); the page's windows are scored and ordered. None for a
-    page deeper than QUICK_THREADS (then all matches are ranked: the same order)."""
-    size = search.WINDOW
-    wanted = -(-(start + limit) // size) * size  # the whole windows the page lies in
-    if wanted > QUICK_THREADS:
-        return None
-    need = max(wanted, start + limit + 1)  # and one more thread, if any: "more" follows
+def _next_span(read: int, found: int, need: int) -> int:
+    """PostgreSQL: the ids to read next, having read ``read`` ids and found ``found`` of the
+    ``need`` threads: enough at the density so far (times MARGIN), at most MAX_SPAN."""
+    wanted = read * (MARGIN * need / found - 1) if found else MAX_SPAN
+    return int(min(MAX_SPAN, max(1, wanted)))
+
+
+def _newest_threads(session: Session, actor: Actor, found: search.Query, dialect: str, threads: Select,
+                    need: int) -> list[int] | None:
+    """The visible threads matching ``found``, newest match first, at least ``need`` of them (all
+    there are when fewer); None when it is cheaper to rank every match at once (few matches)."""
     order: list[int] = []  # visible matching threads, newest match first
-    newest = session.scalar(select(func.max(MailMessage.id)).where(  # ix_mail_messages_company_live
-        MailMessage.company_id == actor.company_id, MailMessage.deleted_at.is_(None)))
+    known: set[int] = set()
+    newest = (select(func.max(MailMessage.id)).where(  # ix_mail_messages_company_live
+        MailMessage.company_id == actor.company_id, MailMessage.deleted_at.is_(None)).scalar_subquery())
+    postgresql, tsquery = dialect == "postgresql", None
+    if postgresql:  # and the search's tsquery, in the same statement
+        newest, tsquery = session.execute(search.pg_tsquery_text(found).add_columns(newest)).one()[::-1]
+    else:
+        newest = session.scalar(select(newest))
+    newest = newest or 0
     # FTS5 reads its index newest first and stops at the limit: one range from the newest down.
-    span = FIRST_SPAN if dialect == "postgresql" else (newest or 0) + 1
-    below, batch = (newest or 0) + 1, (4 if dialect == "postgresql" else 10) * need
-    tsquery = session.scalar(search.pg_tsquery_text(found)) if dialect == "postgresql" else None
+    span = FIRST_SPAN if postgresql else newest + 1
+    below, batch, read, matches = newest + 1, (16 if postgresql else 10) * need, 0, 0
+    reads = 0  # range statements run
     while len(order) < need and below > 0:
+        reads += 1
         since = max(0, below - span)
         found_rows = search.newest_matches(actor.company_id, found, dialect, below, since, batch,
                                            tsquery).subquery("found")
@@ -104,15 +123,39 @@ def _from_newest_matches(session: Session, actor: Actor, found: search.Query, di
         rows = session.execute(select(found_rows.c.id, MailThread.id)
                                .select_from(found_rows.outerjoin(MailThread, visible))
                                .order_by(found_rows.c.id.desc())).all()
-        known = set(order)
-        order += [t for t in dict.fromkeys(t for _id, t in rows if t is not None) if t not in known]
-        if len(rows) == batch:  # more matches in this range
+        for _id, thread_id in rows:
+            if thread_id is not None and thread_id not in known:
+                known.add(thread_id)
+                order.append(thread_id)
+        matches += len(rows)
+        if len(rows) == batch:  # more matches in this range: read on from the last one
+            read += below - rows[-1][0]
             below = rows[-1][0]
-        else:  # the range is read: the next one, older and wider
-            below, span = since, span * 4
-            if span > FIRST_SPAN * 4 ** LAST_RANGE:  # a rarer term: its matches ranked at once (GIN)
-                return None
-    if len(order) < need:  # every match was read, and they are few: ranked at once, in one statement
+        else:
+            read += below - since
+            below = since
+        if not postgresql or len(order) >= need or below == 0:
+            continue
+        if matches * (newest / read) <= FEW_MATCHES or reads >= MAX_READS:  # ranked all at once, in one statement
+            return None
+        span = _next_span(read, len(order), need)
+        batch = max(batch, int(MARGIN * matches * (need - len(order)) / max(1, len(order))))
+    return order
+
+
+def _from_newest_matches(session: Session, actor: Actor, found: search.Query, dialect: str, threads: Select,
+                         start: int, limit: int) -> tuple[list[int], bool] | None:
+    """A search page (ids, more) in search.py's order, read from the newest matches: the matching
+    visible threads newest match first, up to the end of the last window the page reaches into
+    (and one more thread, for ``more``); the page's windows are scored and ordered. None for a
+    page deeper than QUICK_THREADS or few matches (then all matches are ranked: the same order)."""
+    size = search.WINDOW
+    wanted = -(-(start + limit) // size) * size  # the whole windows the page lies in
+    if wanted > QUICK_THREADS:
+        return None
+    need = max(wanted, start + limit + 1)  # and one more thread, if any: "more" follows
+    order = _newest_threads(session, actor, found, dialect, threads, need)
+    if order is None or len(order) < need:  # every match was read, and they are few: ranked at once
         return None
     first = start // size * size  # the windows before the page's need no ranking
     candidates = order[first:wanted]
@@ -161,8 +204,9 @@ def inbox_page(session: Session, actor: Actor, term: str, include_auto: bool, st
     deep page does not read the rows it skips. The exact total is counted only when asked for: it
     reads every visible thread's index entry (about 9 ms per 100,000 on PostgreSQL). A search
     page is read from the newest matches, window by window (search.py's order rule), unless it
-    asks for the exact total, lies deeper than QUICK_THREADS, names one address, or every match
-    was read on the way: then all matches are ranked at once, in the same order.
+    asks for the exact total, lies deeper than QUICK_THREADS, names one address, or its matches
+    are few (every one read on the way, or on PostgreSQL judged from the ids read: FEW_MATCHES):
+    then all matches are ranked at once, in the same order.
 
     ``count_limit`` (the inbox page, not the API's exact ``include_total``): the inbox is counted
     up to that many threads; past it ``total`` is None and ``more_than`` says so. The count then

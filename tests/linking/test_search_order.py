@@ -73,10 +73,17 @@ def test_when_few_threads_match_it_is_relevance_then_the_last_message(client, ac
     assert _page(client, acme, q="renewal", include_total=1)[0] == expected
 
 
-@pytest.mark.parametrize("span", [1, 3, 4096])  # message ids read at first (then 4 times wider each time)
-def test_windows_of_the_newest_matches_are_ranked_one_after_the_other(client, acme, threads, monkeypatch, span):
+# span: message ids read at first (then as many as the threads found so far say the page needs); PostgreSQL
+# ranks all matches at once instead when they number at most ``few`` (judged from the ids read) or the page
+# is not filled after ``reads`` ranges.
+@pytest.mark.parametrize("span, few, reads", [(1, 0, 1_000), (3, 0, 1_000), (4096, 0, 1_000), (1, 2_000, 1_000),
+                                              (1, 0, 2)])
+def test_windows_of_the_newest_matches_are_ranked_one_after_the_other(client, acme, threads, monkeypatch, span, few,
+                                                                      reads):
     monkeypatch.setattr(search, "WINDOW", 2)
     monkeypatch.setattr(inbox, "FIRST_SPAN", span)
+    monkeypatch.setattr(inbox, "FEW_MATCHES", few)
+    monkeypatch.setattr(inbox, "MAX_READS", reads)
     # Windows by newest match: {T2, T6}, {T5, T4}, {T3, T1}; in each, the subject match first, then
     # the thread whose last message is newer (T5 before T4, T1 before T3).
     expected = [threads[n] for n in ("T6", "T2", "T5", "T4", "T1", "T3")]
@@ -100,11 +107,15 @@ def test_a_page_past_the_newest_matches_ranks_all_of_them_in_the_same_order(clie
         assert _walk(client, acme, "renewal", limit) == expected, limit
 
 
-@pytest.mark.parametrize("span", [2, 4096])
-def test_page_one_of_a_common_word_is_the_first_page_of_the_full_ranking(client, acme, services, monkeypatch, span):
+@pytest.mark.parametrize("span, most", [(2, 2), (2, 49_152), (4096, 49_152)])
+def test_page_one_of_a_common_word_is_the_first_page_of_the_full_ranking(client, acme, services, monkeypatch, span,
+                                                                          most):
     """Many threads, few windows read: the first pages equal those of all matches ranked."""
     monkeypatch.setattr(search, "WINDOW", 5)
     monkeypatch.setattr(inbox, "FIRST_SPAN", span)
+    monkeypatch.setattr(inbox, "MAX_SPAN", most)  # the widest range read at once
+    monkeypatch.setattr(inbox, "FEW_MATCHES", 0)  # PostgreSQL: read from the newest matches, however few,
+    monkeypatch.setattr(inbox, "MAX_READS", 1_000)  # in however many ranges
     with services.db.session() as session:
         for n in range(40):
             at = DAY0 + timedelta(hours=n * 7 % 40, days=n % 9)
