@@ -13,8 +13,10 @@ LOCK_TOOLS := requirements/tools.txt
 # `make lock` moves every pin to the newest release the bounds in pyproject.toml admit;
 # `make lock LOCK_UPGRADE=` only re-resolves what pyproject.toml changed.
 LOCK_UPGRADE ?= --upgrade
+# --no-strip-extras: a pin keeps the extras asked of it (cachecontrol[filecache] for pip-audit), or
+# pip --require-hashes takes the extra as an unpinned requirement once a newer release exists.
 UV_COMPILE = $(TOOLS)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
-             --custom-compile-command 'make lock' $(LOCK_UPGRADE)
+             --no-strip-extras --custom-compile-command 'make lock' $(LOCK_UPGRADE)
 
 .PHONY: run test install test-deps system-deps tools lock audit clean
 
