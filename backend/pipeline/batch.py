@@ -128,7 +128,8 @@ class BatchLookups:
         until ``take_unwritten`` hands it to ``persist.written``."""
         message = ctx.message
         self._messages[(ctx.company_id, message.dedupe_key)] = message
-        self._pending_subjects.add((ctx.company_id, _fold(thread_subject)))
+        if thread_subject:  # an empty subject never joins by subject (stage thread)
+            self._pending_subjects.add((ctx.company_id, _fold(thread_subject)))
         if message.message_id_header:
             self._pending_ids.add((ctx.company_id, _fold(message.message_id_header)))
         if unwritten:
@@ -168,7 +169,7 @@ class BatchLookups:
         can be found (stage thread), and what the batch has not written is written first if so.
         Otherwise the lookup runs without flushing (or not at all: ``nothing_to_join``), and the
         batch's writes go out together at its end."""
-        return ((company_id, _fold(normalized_subject)) in self._pending_subjects
+        return (bool(normalized_subject) and (company_id, _fold(normalized_subject)) in self._pending_subjects
                 or any((company_id, _fold(i)) in self._pending_ids for i in message_ids))
 
     # --- the contacts' names and items (stage links) -------------------------------------------

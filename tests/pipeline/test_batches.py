@@ -308,3 +308,14 @@ def test_a_mail_written_at_once_is_still_found_by_the_next_of_its_batch(services
     records = _records(services, ids)
     assert [next(d for d in records[i].decisions if d["stage"] == "thread")["outcome"] for i in ids] == [
         "new", "subject"]
+
+
+def test_mails_without_a_subject_are_written_together(services, accept, sql_statements):
+    """An empty subject never joins a conversation by subject: a batch of such mails is not written
+    early for it (one INSERT of participants for the batch), and each starts its own conversation."""
+    ids = [accept(_mail(n, subject=" ", msgid=f"nosubject-{n}@acme.example")) for n in range(3)]
+    sql_statements.clear()
+    assert set(runner.process_batch(services, ids).values()) == {"processed"}
+    assert len([s for s in sql_statements if s.startswith("INSERT INTO participants ")]) == 1
+    records = _records(services, ids)
+    assert [next(d for d in records[i].decisions if d["stage"] == "thread")["outcome"] for i in ids] == ["new"] * 3
