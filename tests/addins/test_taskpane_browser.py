@@ -12,6 +12,7 @@ from backend.config import PROJECT_ROOT
 pytestmark = pytest.mark.browser
 
 from tests.live import live_port, live_server, settings  # noqa: F401  (fixtures used here)
+from tests.pagewait import wait_until
 
 # What Outlook would give the pane: a compose item whose recipients, Bcc and session data the
 # test controls and reads back. office.js itself is never fetched (see the route below).
@@ -112,7 +113,7 @@ def test_candidates_are_shown_and_a_pick_updates_the_bcc(open_pane, acme, crm):
         "bcc": [{"emailAddress": "boss@acme.example", "displayName": "The Boss"}],
         "roaming": {"smartbccApiToken": acme.token},
     })
-    page.wait_for_function("document.getElementById('address').textContent.includes('@')")
+    wait_until(page, "document.getElementById('address').textContent.includes('@')")
     assert page.text_content("#address") == acme.bcc_address
     assert "2 open deals" in page.text_content("#reason")
     titles = page.locator("#options .option .title").all_text_contents()
@@ -122,7 +123,7 @@ def test_candidates_are_shown_and_a_pick_updates_the_bcc(open_pane, acme, crm):
     assert office_state(page)["setCalls"] == 0  # showing the pane changes nothing
 
     page.check(f"input[value='deal:{upsell}']")
-    page.wait_for_function("document.getElementById('status').textContent.startsWith('Bcc updated')")
+    wait_until(page, "document.getElementById('status').textContent.startsWith('Bcc updated')")
     state = office_state(page)
     assert [r["emailAddress"] for r in state["bcc"]] == ["boss@acme.example", upsell_address]
     assert state["bcc"][0]["displayName"] == "The Boss"
@@ -131,18 +132,18 @@ def test_candidates_are_shown_and_a_pick_updates_the_bcc(open_pane, acme, crm):
 
     # Another pick replaces the previous Smart Bcc address; the user's own Bcc stays.
     page.check(f"input[value='deal:{renewal}']")
-    page.wait_for_function(f"document.getElementById('address').textContent === {json.dumps(renewal_address)}")
-    page.wait_for_function("window.__office.setCalls === 2")
+    wait_until(page, f"document.getElementById('address').textContent === {json.dumps(renewal_address)}")
+    wait_until(page, "window.__office.setCalls === 2")
     assert [r["emailAddress"] for r in office_state(page)["bcc"]] == ["boss@acme.example", renewal_address]
 
     page.check("input[value='none']")
-    page.wait_for_function("window.__office.setCalls === 3")
+    wait_until(page, "window.__office.setCalls === 3")
     state = office_state(page)
     assert [r["emailAddress"] for r in state["bcc"]] == ["boss@acme.example", acme.bcc_address]
     assert state["session"] == {"smartbcc.choice": "none"}
 
     page.check("input[value='']")  # back to automatic: nothing picked in session data
-    page.wait_for_function("window.__office.session['smartbcc.choice'] === undefined")
+    wait_until(page, "window.__office.session['smartbcc.choice'] === undefined")
 
 
 def test_the_only_open_deal_is_preselected_by_automatic(open_pane, acme, crm):
@@ -150,7 +151,7 @@ def test_the_only_open_deal_is_preselected_by_automatic(open_pane, acme, crm):
     _id, address = crm.deal(acme.company_id, pat, "Renewal")
     page = open_pane({"to": [{"emailAddress": "pat@customer.example", "displayName": "Pat"}],
                       "roaming": {"smartbccApiToken": acme.token}})
-    page.wait_for_function("document.getElementById('address').textContent.includes('@')")
+    wait_until(page, "document.getElementById('address').textContent.includes('@')")
     assert page.text_content("#address") == address
     assert page.is_checked("input[value='']")
 
@@ -204,7 +205,7 @@ def test_a_missing_smart_bcc_address_is_offered_and_added_from_the_pane(open_pan
     assert address in page.text_content("#missing")
     assert office_state(page)["setCalls"] == 0
     page.click("#add-now")
-    page.wait_for_function("window.__office.setCalls === 1")
+    wait_until(page, "window.__office.setCalls === 1")
     assert [r["emailAddress"] for r in office_state(page)["bcc"]] == [address]
     assert page.is_hidden("#missing")
 

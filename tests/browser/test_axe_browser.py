@@ -17,6 +17,7 @@ import pytest
 from backend.config import PROJECT_ROOT
 
 from tests.addins.test_taskpane_browser import OFFICE_STUB
+from tests.pagewait import wait_until
 
 from .conftest import SCREENSHOTS, Session
 from .test_users_browser import _link
@@ -96,7 +97,7 @@ def check_pages(browser, live_server, pages: dict[str, str], email: str | None, 
                 session.page.goto(url)
                 session.page.wait_for_load_state("load")
                 if ready:
-                    session.page.wait_for_function(ready)
+                    wait_until(session.page, ready)
                 found = axe_violations(session.page)
                 if found:
                     problems.append(describe(name, width, found))

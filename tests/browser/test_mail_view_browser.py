@@ -8,6 +8,7 @@ import pytest
 
 from backend.mail.mime import parse_message
 from tests.corpus import corpus_dir
+from tests.pagewait import wait_until
 from tests.web.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -101,10 +102,10 @@ def test_an_html_reply_folds_its_quote_in_the_mail_frame_and_the_frame_grows_whe
     fold.locator("summary").wait_for()
     assert "wrote:" not in frame.locator("body").inner_text()
     # Measured once app.js has fitted the frame to its content (it starts at the stylesheet's height).
-    page.wait_for_function("document.querySelector('iframe.mail-frame').style.height !== ''")
+    wait_until(page, "document.querySelector('iframe.mail-frame').style.height !== ''")
     page.wait_for_timeout(400)  # the second fit, 300 ms after load
     closed = page.locator("iframe.mail-frame").bounding_box()["height"]
     fold.locator("summary").click()
     assert "wrote:" in frame.locator("body").inner_text()
-    page.wait_for_function("document.querySelector('iframe.mail-frame').getBoundingClientRect().height > %d"
+    wait_until(page, "document.querySelector('iframe.mail-frame').getBoundingClientRect().height > %d"
                            % (closed + 10))
