@@ -87,6 +87,4 @@ class Thread:
     def _join(self, ctx: Context, thread: MailThread, outcome: str, reason: str) -> None:
         ctx.thread = thread
         ctx.new_thread = False
-        if not ctx.lookups.defer_writes:  # a batch writes at its end (persist)
-            ctx.session.flush()
         ctx.decide(self.name, outcome, reason, thread_id=thread.id)
