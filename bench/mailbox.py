@@ -375,10 +375,11 @@ ENDPOINTS = (
     ("page_search", "page /inbox?q=<a word in 1/3>"),
     ("page_deal", "page /deals/{id} (25 of its threads)"),
 )
-# The rows the --goal-ms applies to: what a user opens all day. The total (opt-in) and the search
-# are reported against the same baseline, without a goal: a total counts every visible thread and
-# a substring search of a million messages reads every match.
-GOAL_ROWS = ("inbox", "deep", "thread", "deal", "page_home", "page_inbox")
+# The rows the --goal-ms applies to: what a user opens all day (issue 18 part 4 names inbox page 1,
+# a deep page, a thread, a deal with 500 threads, and the /inbox and deal pages). The total
+# (opt-in) and the search are reported against the same baseline, without this goal: a total
+# counts every visible thread, and search has its own (50 ms, bench/README.md).
+GOAL_ROWS = ("inbox", "deep", "thread", "deal", "page_home", "page_inbox", "page_deal")
 # The search row split by the kind of term (an equal share of its requests each); not goals of
 # their own: the issue's goal for them (p99 under 50 ms) is printed separately (SEARCH_GOAL_MS).
 SEARCH_KINDS = (("search topic", "  q= a topic word"), ("search rare", "  q= a rare word (1 in 100,000)"),
