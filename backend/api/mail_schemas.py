@@ -105,7 +105,9 @@ INBOX_FILTER_PARAMS = (
                          "needs_deal (waits for a deal to be chosen), not_linked (no deal, lead or project), mine, "
                          "shared_with_me, with_attachments (inline images do not count)."),
     ("person_id", "integer", "Only threads with mail from or to this person, or linked to them."),
-    ("organization_id", "integer", "Only threads with mail from or to a person of this organisation."),
+    ("organization_id", "integer", "Only the organisation's conversations: threads with mail from or to one of its "
+                                   "persons, or linked to one of its persons, deals, leads or projects (the "
+                                   "organisation's page lists the same)."),
     ("after", "string", "YYYY-MM-DD (UTC): only threads whose last message is on or after this day."),
     ("before", "string", "YYYY-MM-DD (UTC): only threads whose first message is before this day."),
 )

@@ -8,7 +8,9 @@ pass them to ``inbox.inbox_page``; ``conditions`` turns them into the WHERE clau
 - ``filter=shared_with_me``    colleagues' conversations they shared
 - ``filter=with_attachments``  a live message has an attachment (inline images do not count)
 - ``person_id=N``              a message from or to the person (one of their addresses), or linked to them
-- ``organization_id=N``        the same for any person of the organisation
+- ``organization_id=N``        a conversation of the organisation (organizations.organization_threads:
+                               mail from or to one of its persons, or linked to one of its persons,
+                               deals, leads or projects)
 - ``after=YYYY-MM-DD`` / ``before=YYYY-MM-DD``  active in the range (UTC): the last message on or after
                                ``after``, the first before ``before``
 
@@ -27,6 +29,7 @@ from ..models import Attachment, MailMessage, MailThread, Participant, ThreadLin
 from ..models.crm import Organization, Person
 from .actor import Actor
 from .errors import DomainError
+from .organizations import organization_threads
 
 FILTERS = {"needs_deal": "Needs a deal", "not_linked": "Not linked", "mine": "Mine",
            "shared_with_me": "Shared with me", "with_attachments": "With attachments"}
@@ -153,8 +156,7 @@ def conditions(actor: Actor, filters: InboxFilters | None) -> list[ColumnElement
     if filters.person_id:
         where.append(_with_persons(actor, [filters.person_id]))
     if filters.organization_id:
-        where.append(_with_persons(actor, select(Person.id).where(
-            Person.company_id == actor.company_id, Person.organization_id == filters.organization_id)))
+        where.append(organization_threads(actor, filters.organization_id))
     if filters.after:
         where.append(MailThread.last_message_at >= datetime.combine(filters.after, datetime.min.time()))
     if filters.before:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from flask import flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
-from sqlalchemy import BigInteger, and_, bindparam, func, or_, select
+from sqlalchemy import BigInteger, bindparam, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..api.schemas import STAGES, DealSchema, LeadSchema, OrganizationSchema, PersonSchema, ProjectSchema
@@ -18,6 +18,7 @@ from ..domain.errors import DomainError
 from ..domain.inbox import escape_like
 from ..domain.editing import save_item, save_person
 from ..domain.items import item_for
+from ..domain.organizations import newest_activity, organization_threads as of_organization
 from ..domain.sql import built_once
 from ..domain.visibility import ANY_ACTOR, actor_params, threads_linked_to, visible_threads
 from ..models import Deal, Lead, MailThread, Organization, Person, PersonEmail, Project, ThreadLink, User
@@ -77,16 +78,13 @@ def linked_threads(item_type: str, item_id: int) -> Conversations:
 
 
 def organization_threads(org_id: int) -> Conversations:
-    """The visible conversations linked to the organization's persons or deals, newest first."""
-    links = select(ThreadLink.thread_id).where(
-        ThreadLink.company_id == g.company_id, ThreadLink.removed.is_(False),
-        or_(and_(ThreadLink.item_type == "person", ThreadLink.item_id.in_(
-                select(Person.id).where(Person.company_id == g.company_id, Person.organization_id == org_id))),
-            and_(ThreadLink.item_type == "deal", ThreadLink.item_id.in_(
-                select(Deal.id).where(Deal.company_id == g.company_id, Deal.organization_id == org_id)))))
-    return conversations(page_statements(visible_threads(actor()).where(
-        MailThread.id.in_(links), MailThread.message_count > 0)
-        .order_by(MailThread.last_message_at.desc(), MailThread.id.desc())), {}, PAGE_SIZE)
+    """The visible conversations of the organization (domain/organizations.py's rule: mail with its
+    persons, or linked to its persons, deals, leads or projects), newest first; the statements are
+    built once for any actor and organization."""
+    statements = built_once(db_session(), "organization threads", lambda _dialect: page_statements(
+        visible_threads(ANY_ACTOR).where(of_organization(ANY_ACTOR, bindparam("org_id", type_=BigInteger)))
+        .order_by(MailThread.last_message_at.desc(), MailThread.id.desc())))
+    return conversations(statements, {**actor_params(actor()), "org_id": org_id}, PAGE_SIZE)
 
 
 def _organization_name(org_id: int | None) -> str:
@@ -99,19 +97,20 @@ def _organization_name(org_id: int | None) -> str:
 # ---- lists
 
 def last_activity(kind: Kind):
-    """The newest message time of the visible conversations linked to each row (organizations:
-    to their persons), as a correlated subquery the list shows and sorts by."""
+    """The newest message time of each row's visible conversations, as a correlated subquery the
+    list shows and sorts by: those linked to the row; an organization's by the rule of its page
+    and of the inbox filter (domain/organizations.py)."""
     model = kind.model
+    threads = visible_threads(actor())
     if kind.item_type == "organization":
-        linked = and_(ThreadLink.item_type == "person", ThreadLink.item_id.in_(
-            select(Person.id).where(Person.company_id == g.company_id, Person.organization_id == model.id)))
+        newest = newest_activity(threads, actor(), model.id)
     else:
-        linked = and_(ThreadLink.item_type == kind.item_type, ThreadLink.item_id == model.id)
-    return (visible_threads(actor()).with_only_columns(func.max(MailThread.last_message_at))
-            .join(ThreadLink, ThreadLink.thread_id == MailThread.id)
-            .where(ThreadLink.company_id == g.company_id, ThreadLink.removed.is_(False), linked,
-                   MailThread.message_count > 0)
-            .correlate(model).scalar_subquery())
+        newest = (threads.with_only_columns(func.max(MailThread.last_message_at))
+                  .join(ThreadLink, ThreadLink.thread_id == MailThread.id)
+                  .where(ThreadLink.company_id == g.company_id, ThreadLink.removed.is_(False),
+                         ThreadLink.item_type == kind.item_type, ThreadLink.item_id == model.id,
+                         MailThread.message_count > 0))
+    return newest.correlate(model).scalar_subquery()
 
 
 def _list_page(kind: Kind):
