@@ -82,3 +82,53 @@ def test_an_items_messages_page_by_page_are_the_visible_live_ones_newest_first(a
         assert {m["thread_id"] for m in client.get(f"/api/v1/deals/{deal['id']}/mailMessages?limit=500",
                                                    headers=account.auth).get_json()["data"]} == \
             {threads[s] for s in ("Alpha", "Private alpha", "Gamma", "Private bert", "Shared bert")} - {private}
+
+
+def test_a_page_of_messages_reads_its_lists_in_one_statement_each_message_its_own(app, alice, send_mail,
+                                                                                 sql_statements):
+    """dump_messages reads the participants, attachments and arrivals of a whole page by one statement
+    (api/prepared.children_of): each message still gets only its own."""
+    from email.message import EmailMessage
+
+    from sqlalchemy import select
+
+    from backend.models import MailThread
+
+    def mail(n: int, cc: str | None = None, attach: bytes | None = None) -> bytes:
+        msg = EmailMessage()
+        msg["From"], msg["To"] = alice.email, "Bob Buyer <bob@customer.example>"
+        if cc:
+            msg["Cc"] = cc
+        msg["Subject"] = "Quote" if n == 0 else "Re: Quote"
+        msg["Message-ID"] = f"<page-{n}@acme.example>"
+        if n:
+            msg["In-Reply-To"] = "<page-0@acme.example>"
+        msg["Date"] = f"Mon, 3 Mar 2025 1{n}:00:00 +0000"
+        msg.set_content(f"part {n}")
+        if attach:
+            msg.add_attachment(attach, maintype="application", subtype="pdf", filename=f"quote-{n}.pdf")
+        return bytes(msg)
+
+    send_mail(mail(0, attach=b"%PDF-1.4 first"), [alice.bcc_address], alice.email)
+    send_mail(mail(1, cc="Carl Copy <carl@customer.example>"), [alice.bcc_address], alice.email)
+    send_mail(mail(2, attach=b"%PDF-1.4 third"), [alice.bcc_address], alice.email)
+    with app.extensions["smartbcc"].db.session() as session:
+        thread_id = session.scalar(select(MailThread.id).where(MailThread.owner_id == alice.user_id))
+    sql_statements.clear()
+    answer = app.test_client().get(f"/api/v1/mailbox/mailThreads/{thread_id}/mailMessages", headers=alice.auth)
+    assert answer.status_code == 200
+    by_id = {m["message_id"].strip("<>"): m for m in answer.get_json()["data"]}
+    assert set(by_id) == {"page-0@acme.example", "page-1@acme.example", "page-2@acme.example"}
+    people = {key: sorted(p["email"] for p in m["participants"]) for key, m in by_id.items()}
+    assert people["page-1@acme.example"] == ["alice@acme.example", "bob@customer.example", "carl@customer.example"]
+    assert people["page-0@acme.example"] == people["page-2@acme.example"] == ["alice@acme.example",
+                                                                                  "bob@customer.example"]
+    files = {key: [a["filename"] for a in m["attachments"]] for key, m in by_id.items()}
+    assert files == {"page-0@acme.example": ["quote-0.pdf"], "page-1@acme.example": [],
+                     "page-2@acme.example": ["quote-2.pdf"]}
+    arrivals = [a["id"] for m in by_id.values() for a in m["arrivals"]]
+    assert len(arrivals) == 3 and len(set(arrivals)) == 3
+    assert all(m["arrivals"][0]["status"] == "processed" for m in by_id.values())
+    lists = [s for s in sql_statements if "FROM participants" in s or "FROM attachments" in s
+             or "FROM inbound_records" in s]
+    assert len(lists) == 1 and all(table in lists[0] for table in ("participants", "attachments", "inbound_records"))
