@@ -18,7 +18,6 @@ from .prepared import Children, children_of, prepared, rows_by
 from ..domain import manual, privacy, reasons, threads
 from ..domain.errors import DomainError as ApiError
 from ..domain.items import titles as titles_of
-from ..domain.identity import company_user_ids
 from ..domain.inbox import inbox_page
 from ..domain.inbox_filters import read_filters
 from ..domain.visibility import ANY_ACTOR, actor_params, message_for, thread_for, visible_arrivals
@@ -154,8 +153,7 @@ def dump_threads(threads_: list) -> list[dict]:
     all_links = [lk for links in live.values() for lk in links]
     titles = titles_of(session, g.company_id, ((lk.item_type, lk.item_id) for lk in all_links))
     why = reasons.describe(session, g.company_id, all_links, item_titles=titles)
-    last = threads.last_messages(session, ids)
-    users = company_user_ids(session, g.company_id, (newest[1] for newest in last.values()))
+    last = threads.last_messages(session, g.company_id, ids)
     dump_thread_row, dump_link_row = THREAD_DUMP.of(threads_), LINK_DUMP.fast  # links: rows of rows_by
     out = []
     for thread in threads_:
@@ -167,8 +165,8 @@ def dump_threads(threads_: list) -> list[dict]:
             link["reason"] = why.get(lk.id, lk.reason)
             links.append(link)
         newest = last.get(thread.id)
-        data["last_sender"] = {"email": newest[1], "name": newest[2], "user_id": users.get(newest[1])} \
-            if newest else None
+        data["last_sender"] = {"email": newest.sender_email, "name": newest.sender_name,
+                               "user_id": newest.sender_user_id} if newest else None
         out.append(data)
     return out
 

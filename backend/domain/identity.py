@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import String, bindparam, select, union_all
+from sqlalchemy import ColumnElement, String, bindparam, func, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import SenderAddress, User
@@ -31,6 +31,18 @@ def company_user_ids(session: Session, company_id: int, emails: Iterable[str]) -
     query = built_once(session, "company_user_ids", _user_ids_query)
     found = dict(session.execute(query, {"company_id": company_id, "emails": sorted(emails)}).all())
     return {email.lower(): user_id for email, user_id in found.items()}
+
+
+def address_user(company_id, email) -> ColumnElement:
+    """The id of the company's user whose account address or verified alternative address is
+    ``email`` (an SQL expression, e.g. a column of the enclosing query; NULL when nobody's), as
+    ``company_user_ids`` reads a list of them: one index probe each."""
+    email = func.lower(email)
+    account = select(User.id).where(User.company_id == company_id, User.email == email).scalar_subquery()
+    verified = (select(SenderAddress.user_id).where(
+        SenderAddress.company_id == company_id, SenderAddress.email == email,
+        SenderAddress.verified_at.is_not(None)).limit(1).scalar_subquery())
+    return func.coalesce(account, verified)
 
 
 def own_addresses(session: Session, actor: Actor) -> frozenset[str]:

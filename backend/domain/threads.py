@@ -12,12 +12,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.orm import Session, aliased
 
-from ..models import Attachment, InboundRecord, MailMessage, MailThread, OperatorMail
+from ..models import Attachment, InboundRecord, MailMessage, MailThread, OperatorMail, Participant
 from . import expectations
 from .actor import Actor
+from .identity import address_user
 from .sql import built_once, in_param
 from .visibility import linked_thread_ids, message_for, require_owner, visible_threads
 
@@ -145,18 +146,40 @@ def _last_messages_query(dialect: str) -> Select:
     # A derived table, not "id IN (…)": PostgreSQL ran the per-thread probe twice for the IN's
     # hashing. Each probe reads ix_mail_messages_thread_live alone (newest live entry first).
     picked = select(newest.label("message_id")).where(wanted).subquery("newest")
-    return (select(MailMessage.thread_id, MailMessage.id, MailMessage.sender_email, MailMessage.sender_name)
-            .join(picked, picked.c.message_id == MailMessage.id))
+    first_to = (select(func.min(Participant.id)).where(Participant.message_id == MailMessage.id,
+                                                       Participant.role == "to")
+                .correlate(MailMessage).scalar_subquery())
+    rows = (select(MailMessage.thread_id, MailMessage.id, MailMessage.sender_email, MailMessage.sender_name,
+                   address_user(bindparam("company_id"), MailMessage.sender_email).label("sender_user_id"),
+                   first_to.label("first_to"))
+            .join(picked, picked.c.message_id == MailMessage.id).offset(0).subquery("last"))  # (fenced: the
+    # first recipient's probe runs once a thread, not again for the join below)
+    recipient = aliased(Participant)
+    return (select(rows, recipient.name, recipient.email)
+            .outerjoin(recipient, recipient.id == rows.c.first_to))
 
 
-def last_messages(session: Session, thread_ids: list[int]) -> dict[int, tuple[int, str, str]]:
-    """Each thread's newest live message as (id, sender email, sender name), in one query (one
-    index probe per thread)."""
+@dataclass(frozen=True)
+class LastMessage:
+    """A thread's newest live message, as lists show it."""
+
+    id: int
+    sender_email: str
+    sender_name: str | None
+    sender_user_id: int | None  # the company user who sent it (from any of their addresses), else None
+    to_name: str | None  # its first recipient (To), if any
+    to_email: str | None
+
+
+def last_messages(session: Session, company_id: int, thread_ids: list[int]) -> dict[int, LastMessage]:
+    """Each thread's newest live message, with who sent it (a user of the company, from any of their
+    addresses: identity.address_user) and its first recipient, in one query (one index probe per
+    thread and per lookup)."""
     if not thread_ids:
         return {}
     query = built_once(session, "last_messages", _last_messages_query)
-    rows = session.execute(query, {"ids": list(thread_ids)})
-    return {thread_id: (message_id, email, name) for thread_id, message_id, email, name in rows}
+    rows = session.execute(query, {"ids": list(thread_ids), "company_id": company_id})
+    return {row[0]: LastMessage(row[1], row[2], row[3], row[4], row[6], row[7]) for row in rows}
 
 
 def linked_messages(actor: Actor, item_type: str, item_id: int) -> Select:

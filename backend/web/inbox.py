@@ -7,13 +7,12 @@ from flask import g, make_response, render_template, request, url_for
 from sqlalchemy import Select, bindparam, func, select
 
 from ..domain import inbox as inbox_rules, manual, reasons, threads as thread_rules
-from ..domain.identity import own_addresses
 from ..domain.inbox import clean_term, inbox_page, inbox_threads
 from ..domain.items import titles as item_titles
 from ..domain.sql import built_once, in_param
 from ..domain.visibility import message_for, thread_for
 from ..mail.quotes import Segment, split_html, split_text
-from ..models import InboundRecord, MailMessage, MailThread, Participant, ThreadLink
+from ..models import InboundRecord, MailMessage, MailThread, ThreadLink
 from ..request_scope import actor, attachment_response, db_session, services
 from .blueprint import bp
 from .auth import signin_required
@@ -121,25 +120,15 @@ def thread_rows(threads: list) -> list[ThreadRow]:
         links[link.thread_id].append(link)
     titles = item_titles(session, g.company_id, ((lk.item_type, lk.item_id) for found in links.values()
                                                  for lk in found))
-    newest = thread_rules.last_messages(session, ids)
-    # The rep's own mail (from any of their addresses): who it went to says more than "me".
-    mine = own_addresses(session, actor())
-    own = [message_id for message_id, email, _name in newest.values() if email in mine]
-    first_to: dict[int, tuple[str, str]] = {}
-    if own:
-        for message_id, name, email in session.execute(built_once(session, "list recipients", lambda dialect: select(
-                Participant.message_id, Participant.name, Participant.email).where(
-                in_param(Participant.message_id, "ids", dialect), Participant.role == "to").order_by(Participant.id)),
-                {"ids": own}):
-            first_to.setdefault(message_id, (name, email))
+    newest = thread_rules.last_messages(session, g.company_id, ids)
     rows = []
     urls = _Urls()
     for thread in threads:
         last = newest.get(thread.id)
-        sender = (last[2] or last[1]) if last else ""
-        if last and last[1] in mine:
-            to = first_to.get(last[0])
-            sender = f"You → {to[0] or to[1]}" if to else "You"
+        sender = (last.sender_name or last.sender_email) if last else ""
+        # The rep's own mail (from any of their addresses): who it went to says more than "me".
+        if last and last.sender_user_id == g.user.id:
+            sender = f"You → {last.to_name or last.to_email}" if last.to_email else "You"
         shown = sorted(links[thread.id], key=_link_order)
         rows.append(ThreadRow(thread, sender, [_list_link_row(lk, titles, urls) for lk in shown],
                               owners.get(thread.owner_id, ""), urls("web.thread_view", "thread_id", thread.id)))

@@ -132,3 +132,39 @@ def test_a_page_of_messages_reads_its_lists_in_one_statement_each_message_its_ow
     lists = [s for s in sql_statements if "FROM participants" in s or "FROM attachments" in s
              or "FROM inbound_records" in s]
     assert len(lists) == 1 and all(table in lists[0] for table in ("participants", "attachments", "inbound_records"))
+
+
+def test_a_thread_list_reads_each_threads_last_mail_its_user_and_first_recipient_in_one_statement(
+        app, web, alice, bert, send_mail, sql_statements):
+    """The lists' last sender (API ``last_sender.user_id``, the page's "You → …" for the rep's own mail
+    from any of their addresses) comes with each thread's newest mail, by one statement."""
+    from datetime import datetime, timezone
+
+    from backend.models import SenderAddress
+
+    from .conftest import mail
+
+    with app.extensions["smartbcc"].db.session() as session:
+        session.add(SenderAddress(company_id=alice.company_id, user_id=alice.user_id, email="alice@home.example",
+                                  verified_at=datetime.now(timezone.utc)))
+    send_mail(mail(alice.email, "Bob Buyer <bob@customer.example>", "Own", "own-1@acme.example"),
+              [alice.bcc_address], alice.email)
+    send_mail(mail("alice@home.example", '"Carla" <carla@cust.example>', "From home", "home-1@acme.example"),
+              [alice.bcc_address], "alice@home.example")
+    send_mail(mail(bert.email, "Dora Dealer <dora@cust.example>", "Colleague", "col-1@acme.example"),
+              [bert.bcc_address], bert.email)
+    client = app.test_client()
+    colleague = client.get("/api/v1/mailbox/mailThreads", headers=bert.auth).get_json()["data"][0]
+    client.patch(f"/api/v1/mailbox/mailThreads/{colleague['id']}", json={"shared": True}, headers=bert.auth)
+    sql_statements.clear()
+    page = web.get("/inbox").get_data(as_text=True)
+    assert "You → Bob Buyer" in page and "You → Carla" in page and "Bert Member" in page
+    assert "You → Dora" not in page
+    reads = [s for s in sql_statements if "sender_addresses" in s or "FROM participants" in s]
+    assert len(reads) == 1, reads
+    sql_statements.clear()
+    data = app.test_client().get("/api/v1/mailbox/mailThreads", headers=alice.auth).get_json()["data"]
+    senders = {t["subject"]: t["last_sender"] for t in data}
+    assert senders["Own"]["user_id"] == senders["From home"]["user_id"] == alice.user_id
+    assert senders["Colleague"] == {"email": "bert@acme.example", "name": "", "user_id": bert.user_id}
+    assert len([s for s in sql_statements if "sender_addresses" in s or "FROM users" in s]) == 2  # token, last mail
