@@ -17,7 +17,7 @@ from .openapi import FLAG, document
 from .prepared import Children, children_of, prepared, rows_by
 from ..domain import manual, privacy, reasons, threads
 from ..domain.errors import DomainError as ApiError
-from ..domain.items import titles as titles_of
+from ..domain.items import link_title
 from ..domain.inbox import inbox_page
 from ..domain.inbox_filters import read_filters
 from ..domain.visibility import ANY_ACTOR, actor_params, message_for, thread_for, visible_arrivals
@@ -149,9 +149,10 @@ def dump_threads(threads_: list) -> list[dict]:
         return []
     session = db_session()
     ids = [t.id for t in threads_]
-    live = rows_by(ids, LINK_COLUMNS, ThreadLink.thread_id, "live links", ThreadLink.removed.is_(False))
+    live = rows_by(ids, LINK_COLUMNS + (link_title().label("title"),), ThreadLink.thread_id, "live links",
+                   ThreadLink.removed.is_(False))
     all_links = [lk for links in live.values() for lk in links]
-    titles = titles_of(session, g.company_id, ((lk.item_type, lk.item_id) for lk in all_links))
+    titles = {(lk.item_type, lk.item_id): lk.title for lk in all_links if lk.title is not None}
     why = reasons.describe(session, g.company_id, all_links, item_titles=titles)
     last = threads.last_messages(session, g.company_id, ids)
     dump_thread_row, dump_link_row = THREAD_DUMP.of(threads_), LINK_DUMP.fast  # links: rows of rows_by

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import bindparam, delete, literal, select, union_all
+from sqlalchemy import ColumnElement, bindparam, case, delete, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import Deal, Lead, Organization, Person, Project, ThreadLink, User
@@ -21,13 +21,30 @@ REFERENCES = {
 }
 
 
+def _title_column(item_type: str):
+    """What names an item: a person's name, the others' title."""
+    model = MODELS[item_type]
+    return model.name if item_type == "person" else model.title
+
+
+def link_title() -> ColumnElement:
+    """For a query of ThreadLink rows: the title of each link's item as ``titles`` reads it ('' when
+    it has none), NULL when the item is gone (deleted meanwhile). One index probe a link, in the
+    links' own statement."""
+    return case(*[(ThreadLink.item_type == item_type,
+                   select(func.coalesce(_title_column(item_type), "")).where(
+                       model.company_id == ThreadLink.company_id, model.id == ThreadLink.item_id)
+                   .correlate(ThreadLink).scalar_subquery())
+                  for item_type, model in MODELS.items()], else_=null())
+
+
 def _titles_query(dialect: str, kinds: tuple[str, ...]):
     """The titles of the items of ``kinds``, their ids the parameters ids_<kind> (as sql.in_ids
     writes them), the company :company_id: built once per dialect and kinds, not per call."""
     parts = []
     for item_type in kinds:
         model = MODELS[item_type]
-        label = model.name if item_type == "person" else model.title
+        label = _title_column(item_type)
         name = f"ids_{item_type}"
         wanted = in_param(model.id, name, dialect)
         parts.append(select(literal(item_type).label("item_type"), model.id.label("id"), label.label("title"))

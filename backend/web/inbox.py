@@ -8,7 +8,7 @@ from sqlalchemy import Select, bindparam, func, select
 
 from ..domain import inbox as inbox_rules, manual, reasons, threads as thread_rules
 from ..domain.inbox import clean_term, inbox_page, inbox_threads
-from ..domain.items import titles as item_titles
+from ..domain.items import link_title, titles as item_titles
 from ..domain.sql import built_once, in_param
 from ..domain.visibility import message_for, thread_for
 from ..mail.quotes import Segment, split_html, split_text
@@ -105,7 +105,7 @@ def _list_link_row(lk, titles: dict, urls: _Urls) -> LinkRow:
 
 def thread_rows(threads: list) -> list[ThreadRow]:
     """The rows of a thread list (threads as objects or rows of THREAD_LIST_COLUMNS), in a fixed
-    number of queries however many threads: owners, live links and their titles, each thread's
+    number of queries however many threads: owners, live links with their titles, each thread's
     newest message and, for the rep's own, its first recipient. A list shows no link reasons (the
     thread's page does), so none are worded here."""
     if not threads:
@@ -114,12 +114,14 @@ def thread_rows(threads: list) -> list[ThreadRow]:
     owners = user_names(t.owner_id for t in threads if t.owner_id != g.user.id)
     links: dict[int, list] = {i: [] for i in ids}
     session = db_session()
-    for link in session.execute(built_once(session, "list links", lambda dialect: select(*LIST_LINK_COLUMNS).where(
+    titles: dict[tuple[str, int], str] = {}
+    for link in session.execute(built_once(session, "list links", lambda dialect: select(
+            *LIST_LINK_COLUMNS, link_title().label("title")).where(
             ThreadLink.company_id == bindparam("company_id"), in_param(ThreadLink.thread_id, "ids", dialect),
             ThreadLink.removed.is_(False))), {"company_id": g.company_id, "ids": ids}):
         links[link.thread_id].append(link)
-    titles = item_titles(session, g.company_id, ((lk.item_type, lk.item_id) for found in links.values()
-                                                 for lk in found))
+        if link.title is not None:
+            titles[(link.item_type, link.item_id)] = link.title
     newest = thread_rules.last_messages(session, g.company_id, ids)
     rows = []
     urls = _Urls()

@@ -156,15 +156,24 @@ def test_a_thread_list_reads_each_threads_last_mail_its_user_and_first_recipient
     client = app.test_client()
     colleague = client.get("/api/v1/mailbox/mailThreads", headers=bert.auth).get_json()["data"][0]
     client.patch(f"/api/v1/mailbox/mailThreads/{colleague['id']}", json={"shared": True}, headers=bert.auth)
+    own = next(t for t in client.get("/api/v1/mailbox/mailThreads", headers=alice.auth).get_json()["data"]
+               if t["subject"] == "Own")
+    deal = client.post("/api/v1/deals", json={"title": "Bob's big order"}, headers=alice.auth).get_json()["data"]
+    assert client.post(f"/api/v1/mailbox/mailThreads/{own['id']}/links", json={"item_type": "deal",
+                       "item_id": deal["id"]}, headers=alice.auth).status_code in (200, 201)
     sql_statements.clear()
     page = web.get("/inbox").get_data(as_text=True)
     assert "You → Bob Buyer" in page and "You → Carla" in page and "Bert Member" in page
+    assert "Bob&#39;s big order" in page
+    assert not [s for s in sql_statements if " AS item_type," in s]  # titles come with the links
     assert "You → Dora" not in page
     reads = [s for s in sql_statements if "sender_addresses" in s or "FROM participants" in s]
     assert len(reads) == 1, reads
     sql_statements.clear()
     data = app.test_client().get("/api/v1/mailbox/mailThreads", headers=alice.auth).get_json()["data"]
     senders = {t["subject"]: t["last_sender"] for t in data}
+    titles = {t["subject"]: [lk["title"] for lk in t["links"] if lk["item_type"] == "deal"] for t in data}
+    assert titles["Own"] == ["Bob's big order"] and not [s for s in sql_statements if " AS item_type," in s]
     assert senders["Own"]["user_id"] == senders["From home"]["user_id"] == alice.user_id
     assert senders["Colleague"] == {"email": "bert@acme.example", "name": "", "user_id": bert.user_id}
-    assert len([s for s in sql_statements if "sender_addresses" in s or "FROM users" in s]) == 2  # token, last mail
+    assert len([s for s in sql_statements if "sender_addresses" in s]) == 1  # with the last mails
