@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..api.errors import error_response
 from ..domain import password_reset
@@ -59,7 +60,8 @@ def session_user() -> User | None:
     uid = session.get(SESSION_KEY)
     if isinstance(uid, int):
         try:
-            user = db_session().get(User, uid)
+            # With the company (one join): pages read its address and settings, and need no second query.
+            user = db_session().get(User, uid, options=[joinedload(User.company)])
         except Exception:  # an error page must render even when the database is down
             user = None
         if user is not None and (not user.active or session.get("pw") != session_stamp(user)):

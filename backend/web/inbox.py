@@ -148,10 +148,13 @@ class Conversations:
 
 
 def page_statements(query: Select) -> tuple[Select, Select]:
-    """The count of ``query``'s threads (newest first) and one page of them (THREAD_LIST_COLUMNS,
-    :offset and :limit): built once, they run for any page."""
+    """The count of ``query``'s threads (newest first) and one page of them (THREAD_LIST_COLUMNS and
+    the count, ``total``, :offset and :limit): built once, they run for any page. The page's rows
+    carry the count (a window over all the threads, which the page's sort reads anyway), so the
+    count runs alone only for a page past the end."""
     return (select(func.count()).select_from(query.order_by(None).subquery()),
-            query.with_only_columns(*THREAD_LIST_COLUMNS).offset(bindparam("offset")).limit(bindparam("limit")))
+            query.with_only_columns(*THREAD_LIST_COLUMNS, func.count().over().label("total"))
+            .offset(bindparam("offset")).limit(bindparam("limit")))
 
 
 def conversations(statements: tuple[Select, Select], params: dict, size: int) -> Conversations:
@@ -159,8 +162,8 @@ def conversations(statements: tuple[Select, Select], params: dict, size: int) ->
     with ``params``."""
     count, rows = statements
     session, page = db_session(), page_number()
-    total = session.scalar(count, params)
     threads = session.execute(rows, {**params, "offset": (page - 1) * size, "limit": size}).all()
+    total = threads[0].total if threads else (session.scalar(count, params) if page > 1 else 0)
     return Conversations(thread_rows(threads), total, page, page_count(total, size))
 
 

@@ -177,3 +177,25 @@ def test_a_thread_list_reads_each_threads_last_mail_its_user_and_first_recipient
     assert senders["Own"]["user_id"] == senders["From home"]["user_id"] == alice.user_id
     assert senders["Colleague"] == {"email": "bert@acme.example", "name": "", "user_id": bert.user_id}
     assert len([s for s in sql_statements if "sender_addresses" in s]) == 1  # with the last mails
+
+
+def test_an_items_page_counts_its_conversations_with_the_page_itself(app, web, alice, thread_of, monkeypatch,
+                                                                     sql_statements):
+    """The deal page's conversation count comes with its page's rows (a window count); only a page
+    past the end asks for the count alone."""
+    monkeypatch.setattr("backend.web.items.PAGE_SIZE", 2)
+    client = app.test_client()
+    deal = client.post("/api/v1/deals", json={"title": "Windowed"}, headers=alice.auth).get_json()["data"]
+    for n in range(3):
+        thread_id = thread_of(alice, f"Talk {n}")
+        assert client.post(f"/api/v1/mailbox/mailThreads/{thread_id}/links", json={"item_type": "deal",
+                           "item_id": deal["id"]}, headers=alice.auth).status_code == 201
+    counts = {}
+    for page in (1, 2, 9):
+        sql_statements.clear()
+        html = web.get(f"/deals/{deal['id']}?page={page}").get_data(as_text=True)
+        assert "Conversations (3)" in html
+        counts[page] = len([s for s in sql_statements if s.startswith("SELECT count(*)")])
+        shown = [n for n in range(3) if f"Talk {n}" in html]
+        assert shown == {1: [1, 2], 2: [0], 9: []}[page]
+    assert counts == {1: 0, 2: 0, 9: 1}
