@@ -120,7 +120,9 @@ def item_for(session: Session, company_id: int, model, item_id: int, what: str |
     what = what or model.__name__.lower()
     if not 1 <= item_id <= MAX_ID:
         raise not_found(what)
-    found = session.scalar(select(model).where(model.company_id == company_id, model.id == item_id))
+    query = built_once(session, ("item_for", model.__tablename__), lambda _dialect: select(model).where(
+        model.company_id == bindparam("company_id"), model.id == bindparam("item_id")))
+    found = session.scalar(query, {"company_id": company_id, "item_id": item_id})
     if found is None:
         raise not_found(what)
     return found

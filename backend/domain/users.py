@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, null, or_, select, union_all, update
+from sqlalchemy import bindparam, func, null, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from ..models import MailThread, User
@@ -28,6 +28,7 @@ from ..security import check_password, hash_password, hash_token, new_api_token
 from .actor import Actor
 from .errors import DomainError, invalid, not_found
 from .passwords import password_problem
+from .sql import built_once
 
 ROLES = {"admin": "Admin", "member": "Member"}
 MAX_TOKENS = 50
@@ -215,6 +216,17 @@ def revoke_account_token(user: User) -> bool:
     return True
 
 
+def _token_owner_query(_dialect: str):
+    """Built once (sql.built_once): building it, and its cache key, cost more than running it."""
+    digest = bindparam("digest")
+    personal = (select(User.id.label("uid"), ApiToken.id.label("tid"))
+                .join(ApiToken, ApiToken.user_id == User.id)
+                .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None)))
+    account = select(User.id.label("uid"), null().label("tid")).where(User.api_token_hash == digest)
+    hits = union_all(personal, account).subquery()
+    return select(User, hits.c.tid).join(hits, hits.c.uid == User.id).limit(1)
+
+
 def token_owner(session: Session, token: str) -> tuple[User, int | None] | None:
     """The active user a bearer token belongs to, and the personal token's id (None for the account
     token); None when the token is unknown, revoked, or its user is deactivated. One statement:
@@ -222,13 +234,8 @@ def token_owner(session: Session, token: str) -> tuple[User, int | None] | None:
     token = (token or "").strip()
     if not token:
         return None
-    digest = hash_token(token)
-    personal = (select(User.id.label("uid"), ApiToken.id.label("tid"))
-                .join(ApiToken, ApiToken.user_id == User.id)
-                .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None)))
-    account = select(User.id.label("uid"), null().label("tid")).where(User.api_token_hash == digest)
-    hits = union_all(personal, account).subquery()
-    row = session.execute(select(User, hits.c.tid).join(hits, hits.c.uid == User.id).limit(1)).first()
+    query = built_once(session, "token_owner", _token_owner_query)
+    row = session.execute(query, {"digest": hash_token(token)}).first()
     if row is None or not row[0].active:
         return None
     return row[0], row[1]
