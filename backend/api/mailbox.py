@@ -17,7 +17,7 @@ from .openapi import FLAG, document
 from .prepared import Children, children_of, prepared, rows_by
 from ..domain import manual, privacy, reasons, threads
 from ..domain.errors import DomainError as ApiError
-from ..domain.items import link_title
+from ..domain.items import link_title, link_titles
 from ..domain.inbox import inbox_page
 from ..domain.inbox_filters import read_filters
 from ..domain.visibility import ANY_ACTOR, actor_params, message_for, thread_for, visible_arrivals
@@ -154,7 +154,7 @@ def dump_threads(threads_: list) -> list[dict]:
     ids = [t.id for t in threads_]
     live = rows_by(ids, LIVE_LINK_COLUMNS, ThreadLink.thread_id, "live links", ThreadLink.removed.is_(False))
     all_links = [lk for links in live.values() for lk in links]
-    titles = {(lk.item_type, lk.item_id): lk.title for lk in all_links if lk.title is not None}
+    titles = link_titles(all_links)
     why = reasons.describe(session, g.company_id, all_links, item_titles=titles)
     last = threads.last_messages(session, g.company_id, ids)
     dump_thread_row, dump_link_row = THREAD_DUMP.of(threads_), LINK_DUMP.fast  # links: rows of rows_by

@@ -8,7 +8,6 @@ from sqlalchemy import ColumnElement, String, bindparam, func, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import SenderAddress, User
-from .actor import Actor
 from .sql import built_once, in_param
 
 
@@ -43,11 +42,6 @@ def address_user(company_id, email) -> ColumnElement:
         SenderAddress.company_id == company_id, SenderAddress.email == email,
         SenderAddress.verified_at.is_not(None)).limit(1).scalar_subquery())
     return func.coalesce(account, verified)
-
-
-def own_addresses(session: Session, actor: Actor) -> frozenset[str]:
-    """Every address the actor's mail comes from: the account address and the verified others."""
-    return user_addresses(session, actor.company_id, actor.user_id)
 
 
 def user_addresses(session: Session, company_id: int, user_id: int) -> frozenset[str]:

@@ -38,6 +38,12 @@ def link_title() -> ColumnElement:
                   for item_type, model in MODELS.items()], else_=null())
 
 
+def link_titles(links) -> dict[tuple[str, int], str]:
+    """(item_type, id) -> title of links read with ``link_title()`` as their ``title`` (as ``titles``
+    gives them: an item gone meanwhile is left out)."""
+    return {(lk.item_type, lk.item_id): lk.title for lk in links if lk.title is not None}
+
+
 def _titles_query(dialect: str, kinds: tuple[str, ...]):
     """The titles of the items of ``kinds``, their ids the parameters ids_<kind> (as sql.in_ids
     writes them), the company :company_id: built once per dialect and kinds, not per call."""

@@ -8,7 +8,7 @@ from sqlalchemy import Select, bindparam, func, select
 
 from ..domain import inbox as inbox_rules, manual, reasons, threads as thread_rules
 from ..domain.inbox import clean_term, inbox_page, inbox_threads
-from ..domain.items import link_title, titles as item_titles
+from ..domain.items import link_title, link_titles, titles as item_titles
 from ..domain.sql import built_once, in_param
 from ..domain.visibility import message_for, thread_for
 from ..mail.quotes import Segment, split_html, split_text
@@ -114,14 +114,13 @@ def thread_rows(threads: list) -> list[ThreadRow]:
     owners = user_names(t.owner_id for t in threads if t.owner_id != g.user.id)
     links: dict[int, list] = {i: [] for i in ids}
     session = db_session()
-    titles: dict[tuple[str, int], str] = {}
-    for link in session.execute(built_once(session, "list links", lambda dialect: select(
+    found = session.execute(built_once(session, "list links", lambda dialect: select(
             *LIST_LINK_COLUMNS, link_title().label("title")).where(
             ThreadLink.company_id == bindparam("company_id"), in_param(ThreadLink.thread_id, "ids", dialect),
-            ThreadLink.removed.is_(False))), {"company_id": g.company_id, "ids": ids}):
+            ThreadLink.removed.is_(False))), {"company_id": g.company_id, "ids": ids}).all()
+    for link in found:
         links[link.thread_id].append(link)
-        if link.title is not None:
-            titles[(link.item_type, link.item_id)] = link.title
+    titles = link_titles(found)
     newest = thread_rules.last_messages(session, g.company_id, ids)
     rows = []
     urls = _Urls()

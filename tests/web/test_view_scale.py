@@ -199,3 +199,35 @@ def test_an_items_page_counts_its_conversations_with_the_page_itself(app, web, a
         shown = [n for n in range(3) if f"Talk {n}" in html]
         assert shown == {1: [1, 2], 2: [0], 9: []}[page]
     assert counts == {1: 0, 2: 0, 9: 1}
+
+
+def test_a_page_of_messages_read_in_chunks_gives_each_message_the_same_lists(app, alice, send_mail, monkeypatch):
+    """children_of asks per IN_CHUNK messages (a thread's messages are not paged): read one message
+    at a time, every message still gets exactly its own participants and arrivals."""
+    from email.message import EmailMessage
+
+    from sqlalchemy import select
+
+    from backend.models import MailThread
+
+    for n in range(3):
+        msg = EmailMessage()
+        msg["From"], msg["To"] = alice.email, f"Buyer {n} <buyer{n}@customer.example>"
+        msg["Subject"] = "Chunks" if n == 0 else "Re: Chunks"
+        msg["Message-ID"] = f"<chunk-{n}@acme.example>"
+        if n:
+            msg["In-Reply-To"] = "<chunk-0@acme.example>"
+        msg.set_content(f"part {n}")
+        send_mail(bytes(msg), [alice.bcc_address], alice.email)
+    with app.extensions["smartbcc"].db.session() as session:
+        thread_id = session.scalar(select(MailThread.id).where(MailThread.owner_id == alice.user_id))
+    url = f"/api/v1/mailbox/mailThreads/{thread_id}/mailMessages"
+    whole = app.test_client().get(url, headers=alice.auth).get_json()["data"]
+    monkeypatch.setattr("backend.api.prepared.IN_CHUNK", 1)
+    chunked = app.test_client().get(url, headers=alice.auth).get_json()["data"]
+    assert chunked == whole and len(whole) == 3
+    for message in whole:
+        n = message["message_id"].strip("<>").split("@")[0].split("-")[1]
+        assert sorted(p["email"] for p in message["participants"]) == ["alice@acme.example",
+                                                                        f"buyer{n}@customer.example"]
+        assert len(message["arrivals"]) == 1
