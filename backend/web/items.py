@@ -20,8 +20,8 @@ from ..domain.editing import save_item, save_person
 from ..domain.items import item_for
 from ..domain.organizations import newest_activity, organization_threads as of_organization
 from ..domain.sql import built_once
-from ..domain.visibility import ANY_ACTOR, actor_params, threads_linked_to, visible_threads
-from ..models import Deal, Lead, MailThread, Organization, Person, PersonEmail, Project, ThreadLink, User
+from ..domain.visibility import ANY_ACTOR, actor_params, linked_thread_ids, threads_linked_to, visible_threads
+from ..models import Deal, Lead, MailThread, Organization, Person, PersonEmail, Project, User
 from ..models.crm import DEAL_STATUSES
 from ..request_scope import actor, db_session, item_bcc_address
 from .auth import signin_required
@@ -104,12 +104,10 @@ def last_activity(kind: Kind):
     threads = visible_threads(actor())
     if kind.item_type == "organization":
         newest = newest_activity(threads, actor(), model.id)
-    else:
+    else:  # the row's live links (visibility.linked_thread_ids), joined: read by the item's index
+        linked = linked_thread_ids(actor(), kind.item_type, model.id).correlate(model).subquery("linked")
         newest = (threads.with_only_columns(func.max(MailThread.last_message_at))
-                  .join(ThreadLink, ThreadLink.thread_id == MailThread.id)
-                  .where(ThreadLink.company_id == g.company_id, ThreadLink.removed.is_(False),
-                         ThreadLink.item_type == kind.item_type, ThreadLink.item_id == model.id,
-                         MailThread.message_count > 0))
+                  .join(linked, linked.c.thread_id == MailThread.id).where(MailThread.message_count > 0))
     return newest.correlate(model).scalar_subquery()
 
 

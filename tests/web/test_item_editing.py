@@ -284,6 +284,8 @@ def test_lists_sort_by_value_owner_and_last_activity_and_page(web, services, crm
     assert by_owner[:3] == ["Active", "Small", "Unvalued"] and by_owner[3] == "Large"  # Alice, then Bert
     by_activity = web.get("/deals?sort=activity&dir=desc").get_data(as_text=True)
     assert rows_of(by_activity)[0] == "Active"
+    # Each row its own activity: the three deals without a conversation show none.
+    assert by_activity.split("<tbody>", 1)[1].split("</tbody>", 1)[0].count('<span class="muted">none</span>') == 3
     assert rows_of(web.get("/deals?sort=nonsense").get_data(as_text=True)) == ["Active", "Large", "Small", "Unvalued"]
     persons = web.get("/persons?sort=activity&dir=desc").get_data(as_text=True)
     assert rows_of(persons) == ["Bob Buyer"]
